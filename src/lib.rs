@@ -1,0 +1,17 @@
+//! # hrvault
+//!
+//! An encrypted vault for HR employee records. Sensitive fields (SSN, birth date, home address,
+//! bank account) are sealed one by one under a key that belongs to the record alone; every access
+//! passes role-based tokens and lands first in a hash-chained, group-committed audit log; an
+//! insider-threat monitor reads that log together with HR's flags.
+//!
+//! Module map (dependencies point down only; see `docs/` and CONTRIBUTING.md):
+//!
+//! ```text
+//! cli ─► api ─► service ─► auth, crypto, store, audit ─► model, clock
+//!                  ▲
+//! monitor ─────────┘
+//! ```
+
+pub mod clock;
+pub mod model;

@@ -1,0 +1,219 @@
+//! Unvalidated employee input, exactly as a client sent it.
+//!
+//! Every field is optional here so that a missing required field becomes a 422 naming it, while a
+//! wrong JSON type or an unknown field stays a 400 (serde). Drafts hold plaintext sensitive values,
+//! so they zeroize on drop and have no `Debug`.
+
+use serde::{Deserialize, Deserializer};
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use super::{SensitiveFields, validate::PublicFields};
+
+/// A create request body (and one CSV row).
+#[derive(Default, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[serde(deny_unknown_fields)]
+pub struct EmployeeDraft {
+    pub employee_number: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub preferred_name: Option<String>,
+    pub work_email: Option<String>,
+    pub department: Option<String>,
+    pub job_title: Option<String>,
+    pub manager_id: Option<String>,
+    pub location: Option<String>,
+    pub hire_date: Option<String>,
+    pub status: Option<String>,
+    pub termination_date: Option<String>,
+    pub ssn: Option<String>,
+    pub date_of_birth: Option<String>,
+    pub home_address: Option<AddressDraft>,
+    pub bank_account: Option<BankDraft>,
+}
+
+/// An address as sent.
+#[derive(Default, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[serde(deny_unknown_fields)]
+pub struct AddressDraft {
+    pub line1: Option<String>,
+    pub line2: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub postal_code: Option<String>,
+    pub country: Option<String>,
+}
+
+/// A bank account as sent.
+#[derive(Default, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[serde(deny_unknown_fields)]
+pub struct BankDraft {
+    pub routing_number: Option<String>,
+    pub account_number: Option<String>,
+}
+
+/// One field of a PATCH body: left out, set to `null`, or given a value.
+#[derive(Default)]
+pub enum Patch<T> {
+    /// Not in the body: keep the current value.
+    #[default]
+    Absent,
+    /// `null`: clear it (refused for required fields).
+    Null,
+    /// A new value.
+    Value(T),
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Patch<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match Option::<T>::deserialize(d)? {
+            None => Patch::Null,
+            Some(v) => Patch::Value(v),
+        })
+    }
+}
+
+impl<T: Zeroize> Zeroize for Patch<T> {
+    fn zeroize(&mut self) {
+        if let Patch::Value(v) = self {
+            v.zeroize();
+        }
+        *self = Patch::Absent;
+    }
+}
+
+/// A PATCH body: the same fields as a draft, each absent, null or set. Nested objects are
+/// replaced whole.
+#[derive(Default, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[serde(deny_unknown_fields)]
+pub struct EmployeePatch {
+    #[serde(default)]
+    pub employee_number: Patch<String>,
+    #[serde(default)]
+    pub first_name: Patch<String>,
+    #[serde(default)]
+    pub last_name: Patch<String>,
+    #[serde(default)]
+    pub preferred_name: Patch<String>,
+    #[serde(default)]
+    pub work_email: Patch<String>,
+    #[serde(default)]
+    pub department: Patch<String>,
+    #[serde(default)]
+    pub job_title: Patch<String>,
+    #[serde(default)]
+    pub manager_id: Patch<String>,
+    #[serde(default)]
+    pub location: Patch<String>,
+    #[serde(default)]
+    pub hire_date: Patch<String>,
+    #[serde(default)]
+    pub status: Patch<String>,
+    #[serde(default)]
+    pub termination_date: Patch<String>,
+    #[serde(default)]
+    pub ssn: Patch<String>,
+    #[serde(default)]
+    pub date_of_birth: Patch<String>,
+    #[serde(default)]
+    pub home_address: Patch<AddressDraft>,
+    #[serde(default)]
+    pub bank_account: Patch<BankDraft>,
+}
+
+fn take<T>(slot: &mut Option<T>, patch: &mut Patch<T>) {
+    match std::mem::take(patch) {
+        Patch::Absent => {}
+        Patch::Null => *slot = None,
+        Patch::Value(v) => *slot = Some(v),
+    }
+}
+
+impl EmployeeDraft {
+    /// The draft of an existing record, so that a patch can be applied and the whole result
+    /// validated again by the same rules as a create.
+    pub fn from_parts(public: &PublicFields, sensitive: &SensitiveFields) -> Self {
+        Self {
+            employee_number: Some(public.employee_number.clone()),
+            first_name: Some(public.first_name.clone()),
+            last_name: Some(public.last_name.clone()),
+            preferred_name: public.preferred_name.clone(),
+            work_email: public.work_email.clone(),
+            department: public.department.clone(),
+            job_title: public.job_title.clone(),
+            manager_id: public.manager_id.map(|m| m.to_string()),
+            location: public.location.clone(),
+            hire_date: Some(public.hire_date.to_string()),
+            status: Some(public.status.as_str().to_owned()),
+            termination_date: public.termination_date.map(|d| d.to_string()),
+            ssn: Some(sensitive.ssn.formatted().to_string()),
+            date_of_birth: Some(sensitive.date_of_birth.as_str().to_owned()),
+            home_address: sensitive.home_address.as_ref().map(|a| AddressDraft {
+                line1: Some(a.line1.clone()),
+                line2: a.line2.clone(),
+                city: Some(a.city.clone()),
+                state: a.state.clone(),
+                postal_code: a.postal_code.clone(),
+                country: Some(a.country.clone()),
+            }),
+            bank_account: sensitive.bank_account.as_ref().map(|b| BankDraft {
+                routing_number: Some(b.routing_number.clone()),
+                account_number: Some(b.account_number.clone()),
+            }),
+        }
+    }
+
+    /// Applies a patch in place (nested objects are replaced whole).
+    pub fn apply(&mut self, mut patch: EmployeePatch) {
+        take(&mut self.employee_number, &mut patch.employee_number);
+        take(&mut self.first_name, &mut patch.first_name);
+        take(&mut self.last_name, &mut patch.last_name);
+        take(&mut self.preferred_name, &mut patch.preferred_name);
+        take(&mut self.work_email, &mut patch.work_email);
+        take(&mut self.department, &mut patch.department);
+        take(&mut self.job_title, &mut patch.job_title);
+        take(&mut self.manager_id, &mut patch.manager_id);
+        take(&mut self.location, &mut patch.location);
+        take(&mut self.hire_date, &mut patch.hire_date);
+        take(&mut self.status, &mut patch.status);
+        take(&mut self.termination_date, &mut patch.termination_date);
+        take(&mut self.ssn, &mut patch.ssn);
+        take(&mut self.date_of_birth, &mut patch.date_of_birth);
+        take(&mut self.home_address, &mut patch.home_address);
+        take(&mut self.bank_account, &mut patch.bank_account);
+    }
+}
+
+impl<T> Patch<T> {
+    fn is_present(&self) -> bool {
+        !matches!(self, Patch::Absent)
+    }
+}
+
+impl EmployeePatch {
+    /// Names of the fields this patch changes (recorded in the audit entry; never values).
+    pub fn touched_fields(&self) -> Vec<&'static str> {
+        let fields = [
+            ("employee_number", self.employee_number.is_present()),
+            ("first_name", self.first_name.is_present()),
+            ("last_name", self.last_name.is_present()),
+            ("preferred_name", self.preferred_name.is_present()),
+            ("work_email", self.work_email.is_present()),
+            ("department", self.department.is_present()),
+            ("job_title", self.job_title.is_present()),
+            ("manager_id", self.manager_id.is_present()),
+            ("location", self.location.is_present()),
+            ("hire_date", self.hire_date.is_present()),
+            ("status", self.status.is_present()),
+            ("termination_date", self.termination_date.is_present()),
+            ("ssn", self.ssn.is_present()),
+            ("date_of_birth", self.date_of_birth.is_present()),
+            ("home_address", self.home_address.is_present()),
+            ("bank_account", self.bank_account.is_present()),
+        ];
+        fields
+            .into_iter()
+            .filter(|(_, present)| *present)
+            .map(|(name, _)| name)
+            .collect()
+    }
+}

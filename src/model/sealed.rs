@@ -1,0 +1,54 @@
+//! Sealed bytes and the names of sensitive fields: the vocabulary `crypto` and `store` share
+//! without importing each other.
+
+use serde::{Deserialize, Serialize};
+
+/// AES-256-GCM output: `nonce (12) || ciphertext || tag (16)`. Opaque to everyone but `crypto`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Sealed(pub Vec<u8>);
+
+impl std::fmt::Debug for Sealed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Sealed({} bytes)", self.0.len())
+    }
+}
+
+/// The sensitive fields of an employee record, each encrypted on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldName {
+    /// Social security number.
+    Ssn,
+    /// Birth date.
+    DateOfBirth,
+    /// Postal address.
+    HomeAddress,
+    /// Routing + account number.
+    BankAccount,
+}
+
+impl FieldName {
+    /// Every sensitive field, in record order.
+    pub const ALL: [FieldName; 4] = [
+        FieldName::Ssn,
+        FieldName::DateOfBirth,
+        FieldName::HomeAddress,
+        FieldName::BankAccount,
+    ];
+
+    /// The JSON field name; also bound into each ciphertext's associated data.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldName::Ssn => "ssn",
+            FieldName::DateOfBirth => "date_of_birth",
+            FieldName::HomeAddress => "home_address",
+            FieldName::BankAccount => "bank_account",
+        }
+    }
+
+    /// Parses a JSON field name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+}
