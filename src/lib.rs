@@ -14,4 +14,5 @@
 //! ```
 
 pub mod clock;
+pub mod crypto;
 pub mod model;
