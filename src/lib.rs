@@ -13,6 +13,8 @@
 //! monitor ─────────┘
 //! ```
 
+pub mod audit;
 pub mod clock;
 pub mod crypto;
 pub mod model;
+pub mod store;

@@ -6,14 +6,10 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 use super::SecretKey;
-use crate::model::Ssn;
+use crate::model::{BlindIndex, Ssn};
 
 /// The index key (wrapped by the master key at rest).
 pub struct IndexKey(SecretKey);
-
-/// `HMAC-SHA256(index key, "hrvault/ssn/v1" || nine digits)`: the store key of the SSN index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SsnIndex(pub [u8; 32]);
 
 impl IndexKey {
     pub(crate) fn new(key: SecretKey) -> Self {
@@ -24,9 +20,10 @@ impl IndexKey {
         &self.0
     }
 
-    /// Blind index of an SSN; both input forms normalise to the same digits first.
-    pub fn ssn(&self, ssn: &Ssn) -> SsnIndex {
-        SsnIndex(self.mac(b"hrvault/ssn/v1", ssn.digits()))
+    /// `HMAC-SHA256(index key, "hrvault/ssn/v1" || nine digits)`: the SSN index key. Both input
+    /// forms normalise to the same digits first.
+    pub fn ssn(&self, ssn: &Ssn) -> BlindIndex {
+        BlindIndex(self.mac(b"hrvault/ssn/v1", ssn.digits()))
     }
 
     /// A keyed digest of `data` in its own domain (e.g. idempotency request bodies, which contain

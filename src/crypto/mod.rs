@@ -20,7 +20,7 @@ mod secret;
 mod signing;
 
 pub use aead::{open, seal};
-pub use blind_index::{IndexKey, SsnIndex};
+pub use blind_index::IndexKey;
 pub use keyfile::{KdfParams, KeyFile, KeyFileError};
 pub use keyring::Keyring;
 pub use password::{PasswordHasher, generate_secret};

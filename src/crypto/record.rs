@@ -4,10 +4,10 @@
 //! record B's SSN, as A's bank account, or under another key version, so the associated data names
 //! all three. Record keys are wrapped under a master-key version, bound the same way.
 
-use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use super::{CryptoError, SecretKey, aead};
+pub use crate::model::WrappedRecordKey;
 use crate::model::{EmployeeId, FieldName, Sealed};
 
 /// Associated data of a sensitive field: `"hrvault/field/v1" 0x00 || record id (16) ||
@@ -35,17 +35,6 @@ pub fn record_key_aad(record: &EmployeeId, master_version: u32) -> Vec<u8> {
 pub struct RecordKey {
     key: SecretKey,
     version: u32,
-}
-
-/// A record key sealed under a master-key version: what the store keeps.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WrappedRecordKey {
-    /// Which master key wraps it (changes on `keys rotate`).
-    pub master_version: u32,
-    /// The record key's own version (bound into every field's associated data).
-    pub key_version: u32,
-    /// `seal(master, record key, record_key_aad)`.
-    pub sealed: Sealed,
 }
 
 impl RecordKey {

@@ -20,7 +20,7 @@ mod validate;
 pub use draft::{AddressDraft, BankDraft, EmployeeDraft, EmployeePatch, Patch};
 pub use ids::{AlertId, EmployeeId, FlagId, IdParseError, UserId};
 pub use role::{Role, UserKind};
-pub use sealed::{FieldName, Sealed};
+pub use sealed::{BlindIndex, FieldName, Sealed, WrappedRecordKey};
 pub use sensitive::{
     BankAccount, DateOfBirth, HomeAddress, MaskedAddress, MaskedBankAccount, SensitiveFields,
 };

@@ -52,3 +52,24 @@ impl FieldName {
         Self::ALL.into_iter().find(|f| f.as_str() == s)
     }
 }
+
+/// A record key sealed under a master-key version: what the store keeps next to the fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WrappedRecordKey {
+    /// Which master key wraps it (changes on `keys rotate`).
+    pub master_version: u32,
+    /// The record key's own version (bound into every field's associated data).
+    pub key_version: u32,
+    /// `seal(master, record key, record_key_aad)`.
+    pub sealed: Sealed,
+}
+
+/// A keyed blind index value (HMAC-SHA256), usable as a store key without revealing its input.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct BlindIndex(pub [u8; 32]);
+
+impl std::fmt::Debug for BlindIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BlindIndex(..)")
+    }
+}

@@ -1,0 +1,35 @@
+//! The tamper-evident audit log.
+//!
+//! Entries live in append-only JSON Lines segment files under `DATA_DIR/audit/`, owned by one
+//! writer thread that group-commits: it appends every pending entry, `fdatasync`s once, and only
+//! then answers the waiting requests (DESIGN §4: sled's `flush()` is not an `fsync`, so the chain
+//! cannot live in a sled tree). Each line is exactly the entry as the API shows it, so a segment
+//! is itself a valid JSONL export.
+//!
+//! `hash = SHA-256(prev_hash || canonical bytes)` (docs/design/audit-chain.md). This module never
+//! sees a sensitive value: entries carry ids, field names, reasons and outcomes only.
+
+mod entry;
+mod export;
+mod reader;
+mod segment;
+mod verify;
+mod writer;
+
+pub use entry::{
+    Action, Actor, AuditEntry, EntryRef, GENESIS_HASH, NewEntry, Outcome, canonical_bytes,
+    checkpoint_message,
+};
+pub use export::{ExportFormat, export, ocsf_event};
+pub use reader::{AuditQuery, AuditReader, QueryPage};
+pub use segment::{Head, RecoveryReport, SegmentDir};
+pub use verify::{ChainVerifier, HeadView, Verdict, verify_data_dir, verify_reader};
+pub use writer::{AuditLog, AuditRecorded, Durable, FileSink, LogSink, StoreSync, WriterStats};
+
+/// Why an entry could not be recorded: the request must fail closed (503).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuditError {
+    /// The writer could not append or sync (or stopped after an earlier failure).
+    #[error("audit log unavailable")]
+    Unavailable,
+}

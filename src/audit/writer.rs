@@ -1,0 +1,448 @@
+//! The single audit writer: group commit with fail-closed acknowledgements.
+//!
+//! Requests send their entry and wait. The writer thread takes everything pending (up to
+//! `MAX_BATCH`), seals each onto the chain, appends the batch with one `write`, `fdatasync`s once,
+//! and only then answers every waiter. Writes to the vault's store are made durable the same way
+//! (`sync_store`): one sled flush + `fdatasync` for all pending requests. If anything fails, every
+//! request in the batch gets `AuditError::Unavailable` (→ 503, no data); after a failed sync the
+//! writer refuses everything until restart, because the kernel may have dropped dirty pages
+//! ("fsyncgate") and nothing on disk can be trusted to match what was acknowledged.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
+
+use crossbeam_channel::{Receiver, Sender};
+use parking_lot::RwLock;
+use tokio::sync::{oneshot, watch};
+
+use super::AuditError;
+use super::entry::NewEntry;
+use super::segment::{Head, SEGMENT_MAX_BYTES, SegmentDir, sync_dir};
+use crate::clock::{SharedClock, rfc3339};
+
+const MAX_BATCH: usize = 4096;
+
+/// Proof that an entry is durably in the chain. Only the writer mints it; decrypting employee
+/// data requires one (DESIGN §7.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditRecorded {
+    seq: u64,
+}
+
+impl AuditRecorded {
+    /// The entry's sequence number.
+    pub fn seq(self) -> u64 {
+        self.seq
+    }
+}
+
+/// Proof that every store write applied before the request is durable.
+#[derive(Debug, Clone, Copy)]
+pub struct Durable(());
+
+/// Where the chain's bytes go: a segment file in production, a failing fake in tests.
+pub trait LogSink: Send {
+    /// Appends bytes (not yet durable). On error nothing may remain of them.
+    fn append(&mut self, bytes: &[u8]) -> io::Result<()>;
+    /// Makes every appended byte durable.
+    fn sync(&mut self) -> io::Result<()>;
+    /// Called after a durable batch; may start a new segment whose first entry is `next_seq`.
+    fn after_commit(&mut self, next_seq: u64) -> io::Result<()>;
+}
+
+/// Makes the vault store durable (sled flush + `fdatasync`).
+pub type StoreSync = Box<dyn FnMut() -> Result<(), String> + Send>;
+
+/// Segment files on disk.
+pub struct FileSink {
+    dir: SegmentDir,
+    file: File,
+    len: u64,
+}
+
+impl FileSink {
+    /// Opens the current (last) segment for appending.
+    pub fn open(dir: SegmentDir, current: PathBuf) -> io::Result<Self> {
+        let file = OpenOptions::new().append(true).open(&current)?;
+        let len = file.metadata()?.len();
+        Ok(Self { dir, file, len })
+    }
+}
+
+impl LogSink for FileSink {
+    fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if let Err(e) = self.file.write_all(bytes) {
+            // Leave no partial batch behind; if even that fails, the caller poisons the writer.
+            self.file.set_len(self.len)?;
+            return Err(e);
+        }
+        self.len += bytes.len() as u64;
+        Ok(())
+    }
+
+    fn sync(&mut self) -> io::Result<()> {
+        self.file.sync_data()
+    }
+
+    fn after_commit(&mut self, next_seq: u64) -> io::Result<()> {
+        if self.len < SEGMENT_MAX_BYTES {
+            return Ok(());
+        }
+        let path = self.dir.segment_path(next_seq);
+        let file = OpenOptions::new()
+            .append(true)
+            .create_new(true)
+            .open(&path)?;
+        file.sync_all()?;
+        sync_dir(self.dir.path())?;
+        self.file = file;
+        self.len = 0;
+        Ok(())
+    }
+}
+
+enum Request {
+    Append(NewEntry, oneshot::Sender<Result<AuditRecorded, AuditError>>),
+    SyncStore(oneshot::Sender<Result<Durable, AuditError>>),
+}
+
+/// Counters for metrics and benchmarks.
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    /// Batches committed.
+    pub batches: AtomicU64,
+    /// Entries committed.
+    pub entries: AtomicU64,
+    /// Store syncs performed.
+    pub store_syncs: AtomicU64,
+    /// Total time spent in append + fdatasync (+ store sync), nanoseconds.
+    pub commit_nanos: AtomicU64,
+    /// Batches that failed.
+    pub failures: AtomicU64,
+}
+
+struct Shared {
+    head: RwLock<Head>,
+    committed: watch::Sender<u64>,
+    poisoned: AtomicBool,
+    stats: WriterStats,
+}
+
+/// Handle to the audit writer; clone freely. The thread stops when the last handle is dropped.
+#[derive(Clone)]
+pub struct AuditLog {
+    tx: Sender<Request>,
+    shared: Arc<Shared>,
+}
+
+impl AuditLog {
+    /// Starts the writer thread on `sink`, continuing the chain from `head`.
+    pub fn start(
+        sink: Box<dyn LogSink>,
+        head: Head,
+        clock: SharedClock,
+        store_sync: StoreSync,
+    ) -> io::Result<Self> {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let (committed, _) = watch::channel(head.seq);
+        let shared = Arc::new(Shared {
+            head: RwLock::new(head),
+            committed,
+            poisoned: AtomicBool::new(false),
+            stats: WriterStats::default(),
+        });
+        let worker = Worker {
+            rx,
+            sink,
+            clock,
+            store_sync,
+            shared: shared.clone(),
+        };
+        std::thread::Builder::new()
+            .name("audit-writer".into())
+            .spawn(move || worker.run())?;
+        Ok(Self { tx, shared })
+    }
+
+    /// Appends an entry and waits until it is durable.
+    pub async fn append(&self, entry: NewEntry) -> Result<AuditRecorded, AuditError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Request::Append(entry, tx))
+            .map_err(|_| AuditError::Unavailable)?;
+        rx.await.map_err(|_| AuditError::Unavailable)?
+    }
+
+    /// Waits until every store write applied so far is durable.
+    pub async fn sync_store(&self) -> Result<Durable, AuditError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Request::SyncStore(tx))
+            .map_err(|_| AuditError::Unavailable)?;
+        rx.await.map_err(|_| AuditError::Unavailable)?
+    }
+
+    /// The last durable entry.
+    pub fn head(&self) -> Head {
+        self.shared.head.read().clone()
+    }
+
+    /// Watches the last durable sequence number (the monitor tails the log with it).
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.shared.committed.subscribe()
+    }
+
+    /// Whether a failed sync has stopped the writer.
+    pub fn is_poisoned(&self) -> bool {
+        self.shared.poisoned.load(Ordering::SeqCst)
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &WriterStats {
+        &self.shared.stats
+    }
+}
+
+struct Worker {
+    rx: Receiver<Request>,
+    sink: Box<dyn LogSink>,
+    clock: SharedClock,
+    store_sync: StoreSync,
+    shared: Arc<Shared>,
+}
+
+impl Worker {
+    fn run(mut self) {
+        let mut buf = Vec::with_capacity(1 << 20);
+        let mut scratch = Vec::with_capacity(1024);
+        while let Ok(first) = self.rx.recv() {
+            let mut batch = vec![first];
+            batch.extend(self.rx.try_iter().take(MAX_BATCH - 1));
+            if self.shared.poisoned.load(Ordering::SeqCst) {
+                fail_all(batch);
+                continue;
+            }
+            let started = Instant::now();
+            let mut head = self.shared.head.read().clone();
+            let start_seq = head.seq;
+            buf.clear();
+            let mut appended = 0u64;
+            let mut store_sync = false;
+            for req in &batch {
+                match req {
+                    Request::Append(entry, _) => {
+                        let ts = rfc3339(self.clock.now());
+                        let sealed = entry.seal(head.seq + 1, &ts, &head.hash, &mut scratch);
+                        serde_json::to_writer(&mut buf, &sealed)
+                            .expect("audit entries are plain strings");
+                        buf.push(b'\n');
+                        head = Head {
+                            seq: sealed.seq,
+                            hash: sealed.hash.into_owned(),
+                        };
+                        appended += 1;
+                    }
+                    Request::SyncStore(_) => store_sync = true,
+                }
+            }
+            let result = self.commit(&buf, appended > 0, store_sync);
+            self.shared
+                .stats
+                .commit_nanos
+                .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+            match result {
+                Ok(()) => {
+                    *self.shared.head.write() = head.clone();
+                    self.shared.committed.send_replace(head.seq);
+                    self.shared.stats.batches.fetch_add(1, Ordering::Relaxed);
+                    self.shared
+                        .stats
+                        .entries
+                        .fetch_add(appended, Ordering::Relaxed);
+                    if store_sync {
+                        self.shared
+                            .stats
+                            .store_syncs
+                            .fetch_add(1, Ordering::Relaxed);
+                    }
+                    let mut seq = start_seq;
+                    for req in batch {
+                        match req {
+                            Request::Append(_, reply) => {
+                                seq += 1;
+                                let _ = reply.send(Ok(AuditRecorded { seq }));
+                            }
+                            Request::SyncStore(reply) => {
+                                let _ = reply.send(Ok(Durable(())));
+                            }
+                        }
+                    }
+                    if let Err(e) = self.sink.after_commit(head.seq + 1) {
+                        tracing::error!(error = %e, "audit segment rollover failed; refusing further entries");
+                        self.shared.poisoned.store(true, Ordering::SeqCst);
+                    }
+                }
+                Err(poison) => {
+                    self.shared.stats.failures.fetch_add(1, Ordering::Relaxed);
+                    if poison {
+                        self.shared.poisoned.store(true, Ordering::SeqCst);
+                    }
+                    fail_all(batch);
+                }
+            }
+        }
+    }
+
+    /// Appends and syncs; `Err(true)` when the on-disk state can no longer be trusted.
+    fn commit(&mut self, buf: &[u8], append: bool, store_sync: bool) -> Result<(), bool> {
+        if append {
+            if let Err(e) = self.sink.append(buf) {
+                tracing::error!(error = %e, "audit append failed; batch rejected");
+                return Err(false);
+            }
+            if let Err(e) = self.sink.sync() {
+                tracing::error!(error = %e, "audit fdatasync failed; refusing further entries");
+                return Err(true);
+            }
+        }
+        if store_sync {
+            if let Err(e) = (self.store_sync)() {
+                tracing::error!(error = %e, "store sync failed; refusing further requests");
+                return Err(true);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn fail_all(batch: Vec<Request>) {
+    for req in batch {
+        match req {
+            Request::Append(_, reply) => {
+                let _ = reply.send(Err(AuditError::Unavailable));
+            }
+            Request::SyncStore(reply) => {
+                let _ = reply.send(Err(AuditError::Unavailable));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{Action, Actor, Outcome};
+    use crate::clock::SystemClock;
+
+    struct FailingSink {
+        fail_append: bool,
+    }
+
+    impl LogSink for FailingSink {
+        fn append(&mut self, _: &[u8]) -> io::Result<()> {
+            if self.fail_append {
+                Err(io::Error::other("disk full"))
+            } else {
+                Ok(())
+            }
+        }
+        fn sync(&mut self) -> io::Result<()> {
+            Err(io::Error::other("EIO"))
+        }
+        fn after_commit(&mut self, _: u64) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn entry() -> NewEntry {
+        NewEntry::new(Actor::default(), Action::EmployeeRead, Outcome::Success)
+    }
+
+    #[tokio::test]
+    async fn appends_are_sequenced_and_durable_before_ack() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = SegmentDir::new(t.path().join("audit"));
+        dir.create().unwrap();
+        let (head, _, (_, path)) = dir.recover().unwrap();
+        let log = AuditLog::start(
+            Box::new(FileSink::open(dir.clone(), path.clone()).unwrap()),
+            head,
+            Arc::new(SystemClock),
+            Box::new(|| Ok(())),
+        )
+        .unwrap();
+        let mut tasks = Vec::new();
+        for _ in 0..64 {
+            let log = log.clone();
+            tasks.push(tokio::spawn(async move {
+                log.append(entry()).await.unwrap().seq()
+            }));
+        }
+        let mut seqs: Vec<u64> = Vec::new();
+        for t in tasks {
+            seqs.push(t.await.unwrap());
+        }
+        seqs.sort_unstable();
+        assert_eq!(seqs, (1..=64).collect::<Vec<_>>());
+        assert_eq!(log.head().seq, 64);
+        assert!(log.stats().batches.load(Ordering::Relaxed) <= 64);
+        // What was acknowledged is on disk and recovers to the same head.
+        drop(log);
+        let (again, report, _) = dir.recover().unwrap();
+        assert_eq!(again.seq, 64);
+        assert_eq!(report.truncated_bytes, 0);
+    }
+
+    #[tokio::test]
+    async fn a_failed_sync_fails_closed_and_poisons() {
+        let log = AuditLog::start(
+            Box::new(FailingSink { fail_append: false }),
+            Head::genesis(),
+            Arc::new(SystemClock),
+            Box::new(|| Ok(())),
+        )
+        .unwrap();
+        assert_eq!(log.append(entry()).await, Err(AuditError::Unavailable));
+        assert!(log.is_poisoned());
+        assert_eq!(log.append(entry()).await, Err(AuditError::Unavailable));
+        assert_eq!(
+            log.head().seq,
+            0,
+            "nothing failed is ever counted as committed"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_append_fails_the_batch() {
+        let log = AuditLog::start(
+            Box::new(FailingSink { fail_append: true }),
+            Head::genesis(),
+            Arc::new(SystemClock),
+            Box::new(|| Ok(())),
+        )
+        .unwrap();
+        assert_eq!(log.append(entry()).await, Err(AuditError::Unavailable));
+        assert_eq!(log.head().seq, 0);
+    }
+
+    #[tokio::test]
+    async fn a_failed_store_sync_fails_closed() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = SegmentDir::new(t.path().join("audit"));
+        dir.create().unwrap();
+        let (head, _, (_, path)) = dir.recover().unwrap();
+        let log = AuditLog::start(
+            Box::new(FileSink::open(dir, path).unwrap()),
+            head,
+            Arc::new(SystemClock),
+            Box::new(|| Err("EIO".into())),
+        )
+        .unwrap();
+        assert!(log.sync_store().await.is_err());
+        assert!(log.is_poisoned());
+    }
+}

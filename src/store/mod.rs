@@ -1,0 +1,235 @@
+//! Persistence: sealed values only.
+//!
+//! `store` never imports `crypto`: it accepts and returns `Sealed` bytes and blind-index values,
+//! so plaintext cannot reach disk through it. Every stored value starts with a format version
+//! byte (`codec`). A change that touches several trees is one atomic `Batch` whose `Check`s act as
+//! compare-and-set preconditions; that is all `Backend` asks of an engine, so a transactional
+//! distributed KV store can replace sled without touching `service`.
+
+mod codec;
+mod employees;
+mod sled_backend;
+mod users;
+
+use std::path::Path;
+use std::sync::Arc;
+
+pub use codec::CodecError;
+pub use employees::{EmployeeEntry, StoredEmployee, Tombstone};
+pub use sled_backend::SledBackend;
+pub use users::{DisabledReason, StoredUser};
+
+/// The trees (tables) of the vault, one per concept (DESIGN §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Tree {
+    /// Schema version and other singletons.
+    Meta,
+    /// id → employee record (or tombstone).
+    Employees,
+    /// lower-cased employee_number → id (uniqueness).
+    EmployeeNumbers,
+    /// SSN blind index → id (lookup, uniqueness).
+    SsnIndex,
+    /// (updated_at µs BE, id) → ∅: change order for payroll delta sync.
+    Changes,
+    /// id → user.
+    Users,
+    /// lower-cased username → id.
+    Usernames,
+    /// token id → expiry (µs BE).
+    RevokedTokens,
+    /// id → HR flag.
+    HrFlags,
+    /// id → alert.
+    Alerts,
+    /// monitor cursor and de-duplication keys.
+    MonitorState,
+    /// (user, key) → idempotent create outcome.
+    Idempotency,
+}
+
+impl Tree {
+    /// Every tree.
+    pub const ALL: [Tree; 12] = [
+        Tree::Meta,
+        Tree::Employees,
+        Tree::EmployeeNumbers,
+        Tree::SsnIndex,
+        Tree::Changes,
+        Tree::Users,
+        Tree::Usernames,
+        Tree::RevokedTokens,
+        Tree::HrFlags,
+        Tree::Alerts,
+        Tree::MonitorState,
+        Tree::Idempotency,
+    ];
+
+    /// The on-disk tree name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tree::Meta => "meta",
+            Tree::Employees => "employees",
+            Tree::EmployeeNumbers => "employee_numbers",
+            Tree::SsnIndex => "ssn_index",
+            Tree::Changes => "changes",
+            Tree::Users => "users",
+            Tree::Usernames => "usernames",
+            Tree::RevokedTokens => "revoked_tokens",
+            Tree::HrFlags => "hr_flags",
+            Tree::Alerts => "alerts",
+            Tree::MonitorState => "monitor_state",
+            Tree::Idempotency => "idempotency",
+        }
+    }
+}
+
+/// Failures of the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A precondition of a batch did not hold; the label says which (e.g. `employee_number`).
+    #[error("conflict on {0}")]
+    Conflict(&'static str),
+    /// Stored bytes could not be decoded.
+    #[error(transparent)]
+    Codec(#[from] CodecError),
+    /// The engine failed (I/O, corruption reported by the engine).
+    #[error("storage engine error: {0}")]
+    Engine(String),
+}
+
+/// A precondition checked atomically with a batch's writes.
+#[derive(Debug, Clone)]
+pub enum Check {
+    /// The key must not exist.
+    Absent(Tree, Vec<u8>, &'static str),
+    /// The key must hold exactly these bytes (compare-and-set).
+    Equals(Tree, Vec<u8>, Vec<u8>, &'static str),
+}
+
+/// A write.
+#[derive(Debug, Clone)]
+pub enum Op {
+    /// Insert or replace.
+    Put(Tree, Vec<u8>, Vec<u8>),
+    /// Remove if present.
+    Delete(Tree, Vec<u8>),
+}
+
+/// Checks and writes applied all-or-nothing.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    /// Preconditions; the first that fails is reported as `StoreError::Conflict(label)`.
+    pub checks: Vec<Check>,
+    /// Writes, applied in order if every check holds.
+    pub ops: Vec<Op>,
+}
+
+impl Batch {
+    fn trees(&self) -> Vec<Tree> {
+        let mut t: Vec<Tree> = self
+            .checks
+            .iter()
+            .map(|c| match c {
+                Check::Absent(t, ..) | Check::Equals(t, ..) => *t,
+            })
+            .chain(self.ops.iter().map(|o| match o {
+                Op::Put(t, ..) | Op::Delete(t, ..) => *t,
+            }))
+            .collect();
+        t.sort();
+        t.dedup();
+        t
+    }
+}
+
+/// Key/value pairs of a range scan.
+pub type KvIter<'a> = Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>), StoreError>> + Send + 'a>;
+
+/// What the vault needs from a storage engine.
+pub trait Backend: Send + Sync {
+    /// Point read.
+    fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Ascending scan of `start..end` (`end` exclusive; `None` = to the end).
+    fn range(&self, tree: Tree, start: &[u8], end: Option<&[u8]>) -> KvIter<'_>;
+    /// Applies a batch atomically.
+    fn apply(&self, batch: &Batch) -> Result<(), StoreError>;
+    /// Makes every applied batch durable (survives power loss) before returning.
+    fn sync(&self) -> Result<(), StoreError>;
+}
+
+/// A value together with the exact bytes it was read from, for compare-and-set updates.
+#[derive(Debug, Clone)]
+pub struct Loaded<T> {
+    /// Decoded value.
+    pub value: T,
+    raw: Vec<u8>,
+}
+
+/// Decodes a stored employee row: the parser of untrusted stored bytes (fuzzed).
+pub fn decode_employee_entry(bytes: &[u8]) -> Result<EmployeeEntry, CodecError> {
+    codec::decode(bytes)
+}
+
+/// The vault's typed view of a backend.
+#[derive(Clone)]
+pub struct Store {
+    backend: Arc<dyn Backend>,
+}
+
+impl Store {
+    /// Wraps any backend.
+    pub fn new(backend: Arc<dyn Backend>) -> Self {
+        Self { backend }
+    }
+
+    /// Opens (or creates) the embedded sled store under `dir`.
+    pub fn open_sled(dir: &Path) -> Result<(Self, Arc<SledBackend>), StoreError> {
+        let backend = Arc::new(SledBackend::open(dir)?);
+        Ok((Self::new(backend.clone()), backend))
+    }
+
+    /// Makes every applied change durable.
+    pub fn sync(&self) -> Result<(), StoreError> {
+        self.backend.sync()
+    }
+
+    fn load<T: serde::de::DeserializeOwned>(
+        &self,
+        tree: Tree,
+        key: &[u8],
+    ) -> Result<Option<Loaded<T>>, StoreError> {
+        match self.backend.get(tree, key)? {
+            None => Ok(None),
+            Some(raw) => Ok(Some(Loaded {
+                value: codec::decode(&raw)?,
+                raw,
+            })),
+        }
+    }
+
+    /// Reads a singleton from the meta tree.
+    pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.backend.get(Tree::Meta, key.as_bytes())
+    }
+
+    /// Writes a singleton to the meta tree.
+    pub fn set_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.backend.apply(&Batch {
+            checks: vec![],
+            ops: vec![Op::Put(Tree::Meta, key.as_bytes().to_vec(), value.to_vec())],
+        })
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! An in-memory sled store for unit tests.
+    use super::*;
+
+    pub(crate) fn temp_store() -> (Store, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (store, _) = Store::open_sled(dir.path()).expect("open sled");
+        (store, dir)
+    }
+}

@@ -1,0 +1,195 @@
+//! The embedded sled engine.
+//!
+//! Durability: sled's `flush()` is `sync_file_range`, not `fsync` (DESIGN §4), so `sync` follows
+//! it with an `fdatasync` of sled's data file; that makes applied batches survive power loss.
+//! `flush_async` deadlocks under concurrency (sled #1308) and is never used.
+
+use std::fs::File;
+use std::path::Path;
+
+use parking_lot::Mutex;
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+use super::{Backend, Batch, Check, KvIter, Op, StoreError, Tree};
+
+fn engine(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Engine(e.to_string())
+}
+
+/// sled database with one sled tree per `Tree`.
+pub struct SledBackend {
+    db: sled::Db,
+    trees: Vec<sled::Tree>,
+    data_file: Mutex<Option<File>>,
+    dir: std::path::PathBuf,
+}
+
+impl SledBackend {
+    /// Opens or creates the database in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .mode(sled::Mode::HighThroughput)
+            .open()
+            .map_err(engine)?;
+        let trees = Tree::ALL
+            .iter()
+            .map(|t| db.open_tree(t.name()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(engine)?;
+        Ok(Self {
+            db,
+            trees,
+            data_file: Mutex::new(None),
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    fn tree(&self, t: Tree) -> &sled::Tree {
+        let i = Tree::ALL
+            .iter()
+            .position(|x| *x == t)
+            .expect("Tree::ALL lists every tree");
+        &self.trees[i]
+    }
+
+    fn fdatasync_data_file(&self) -> Result<(), StoreError> {
+        let mut guard = self.data_file.lock();
+        if guard.is_none() {
+            *guard = Some(File::open(self.dir.join("db")).map_err(engine)?);
+        }
+        guard
+            .as_ref()
+            .expect("opened above")
+            .sync_data()
+            .map_err(engine)
+    }
+}
+
+impl Backend for SledBackend {
+    fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .tree(tree)
+            .get(key)
+            .map_err(engine)?
+            .map(|v| v.to_vec()))
+    }
+
+    fn range(&self, tree: Tree, start: &[u8], end: Option<&[u8]>) -> KvIter<'_> {
+        let t = self.tree(tree);
+        let iter = match end {
+            Some(end) => t.range(start.to_vec()..end.to_vec()),
+            None => t.range(start.to_vec()..),
+        };
+        Box::new(iter.map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(engine)))
+    }
+
+    fn apply(&self, batch: &Batch) -> Result<(), StoreError> {
+        let names = batch.trees();
+        let trees: Vec<&sled::Tree> = names.iter().map(|t| self.tree(*t)).collect();
+        let index = |t: Tree| {
+            names
+                .iter()
+                .position(|x| *x == t)
+                .expect("batch trees include every tree it names")
+        };
+        let result = trees[..].transaction(|views| {
+            for check in &batch.checks {
+                match check {
+                    Check::Absent(t, key, label) => {
+                        if views[index(*t)].get(key)?.is_some() {
+                            return Err(ConflictableTransactionError::Abort(*label));
+                        }
+                    }
+                    Check::Equals(t, key, expected, label) => {
+                        if views[index(*t)].get(key)?.as_deref() != Some(expected.as_slice()) {
+                            return Err(ConflictableTransactionError::Abort(*label));
+                        }
+                    }
+                }
+            }
+            for op in &batch.ops {
+                match op {
+                    Op::Put(t, k, v) => {
+                        views[index(*t)].insert(k.as_slice(), v.as_slice())?;
+                    }
+                    Op::Delete(t, k) => {
+                        views[index(*t)].remove(k.as_slice())?;
+                    }
+                }
+            }
+            Ok(())
+        });
+        match result {
+            Ok(()) => Ok(()),
+            Err(TransactionError::Abort(label)) => Err(StoreError::Conflict(label)),
+            Err(TransactionError::Storage(e)) => Err(engine(e)),
+        }
+    }
+
+    fn sync(&self) -> Result<(), StoreError> {
+        self.db.flush().map_err(engine)?;
+        self.fdatasync_data_file()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_are_atomic_and_checks_are_compare_and_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = SledBackend::open(dir.path()).unwrap();
+        let put = |k: &[u8], v: &[u8]| Op::Put(Tree::Users, k.to_vec(), v.to_vec());
+        b.apply(&Batch {
+            checks: vec![Check::Absent(Tree::Users, b"a".to_vec(), "a")],
+            ops: vec![put(b"a", b"1")],
+        })
+        .unwrap();
+        // A failing check aborts every write of the batch, in every tree.
+        let err = b
+            .apply(&Batch {
+                checks: vec![
+                    Check::Absent(Tree::Usernames, b"x".to_vec(), "x"),
+                    Check::Absent(Tree::Users, b"a".to_vec(), "dup"),
+                ],
+                ops: vec![
+                    put(b"b", b"2"),
+                    Op::Put(Tree::Usernames, b"x".to_vec(), b"1".to_vec()),
+                ],
+            })
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Conflict("dup")));
+        assert_eq!(b.get(Tree::Users, b"b").unwrap(), None);
+        assert_eq!(b.get(Tree::Usernames, b"x").unwrap(), None);
+        // Equals: only the exact previous bytes allow the write.
+        let cas = |expected: &[u8], new: &[u8]| Batch {
+            checks: vec![Check::Equals(
+                Tree::Users,
+                b"a".to_vec(),
+                expected.to_vec(),
+                "version",
+            )],
+            ops: vec![put(b"a", new)],
+        };
+        assert!(matches!(
+            b.apply(&cas(b"0", b"2")),
+            Err(StoreError::Conflict("version"))
+        ));
+        b.apply(&cas(b"1", b"2")).unwrap();
+        b.sync().unwrap();
+        drop(b);
+        let b = SledBackend::open(dir.path()).unwrap();
+        assert_eq!(
+            b.get(Tree::Users, b"a").unwrap().as_deref(),
+            Some(&b"2"[..])
+        );
+        let all: Vec<_> = b
+            .range(Tree::Users, b"", None)
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(all, vec![(b"a".to_vec(), b"2".to_vec())]);
+    }
+}
