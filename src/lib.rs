@@ -14,7 +14,9 @@
 //! ```
 
 pub mod audit;
+pub mod auth;
 pub mod clock;
+pub mod config;
 pub mod crypto;
 pub mod model;
 pub mod store;

@@ -1,0 +1,11 @@
+//! Authentication and authorisation primitives: access tokens, the role policy, and the limiter
+//! for password guessing. No storage and no audit here: `service` re-checks every token's user
+//! in the store and records every decision.
+
+mod limiter;
+mod policy;
+mod token;
+
+pub use limiter::{FailureLimiter, HashSlots, RateLimited};
+pub use policy::{AccessGranted, Denied, FieldView, Permission, authorize, field_view};
+pub use token::{AUDIENCE, Claims, ISSUER, TokenError, TokenService};

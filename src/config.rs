@@ -1,0 +1,447 @@
+//! The TOML configuration (CONTRACT §3): every key optional, unknown keys and bad values are a
+//! startup error naming the key (exit 2). Parsed and validated once into `Settings`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use jiff::civil::Weekday;
+use jiff::tz::TimeZone;
+use serde::Deserialize;
+
+/// A configuration problem; the message names the key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    auth: RawAuth,
+    #[serde(default)]
+    monitor: RawMonitor,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAuth {
+    token_ttl_secs: Option<i64>,
+    login_attempts_per_minute: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMonitor {
+    window_secs: Option<i64>,
+    excessive_access_threshold: Option<i64>,
+    denied_probing_threshold: Option<i64>,
+    bulk_reveal_threshold: Option<i64>,
+    business_hours: Option<String>,
+    business_days: Option<String>,
+    timezone: Option<String>,
+    restrict_flagged: Option<bool>,
+    alert_webhook: Option<String>,
+    alert_webhook_secret: Option<String>,
+    groups: Option<BTreeMap<String, bool>>,
+}
+
+/// `[auth]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthSettings {
+    /// Access token lifetime.
+    pub token_ttl_secs: u64,
+    /// Failed password/secret attempts per username per minute before 429.
+    pub login_attempts_per_minute: u32,
+}
+
+/// Business hours as minutes since midnight, `start..end` (end exclusive; may wrap midnight).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BusinessHours {
+    /// Minute of day the window opens.
+    pub start_min: u16,
+    /// Minute of day it closes (exclusive).
+    pub end_min: u16,
+}
+
+impl BusinessHours {
+    /// Whether `minute` (0..1440) is inside the window.
+    pub fn contains(&self, minute: u16) -> bool {
+        if self.start_min <= self.end_min {
+            (self.start_min..self.end_min).contains(&minute)
+        } else {
+            minute >= self.start_min || minute < self.end_min
+        }
+    }
+}
+
+/// `[monitor]`.
+#[derive(Debug, Clone)]
+pub struct MonitorSettings {
+    pub window_secs: u64,
+    pub excessive_access_threshold: u64,
+    pub denied_probing_threshold: u64,
+    pub bulk_reveal_threshold: u64,
+    pub business_hours: BusinessHours,
+    /// Working days.
+    pub business_days: Vec<Weekday>,
+    pub timezone: TimeZone,
+    pub restrict_flagged: bool,
+    pub alert_webhook: Option<String>,
+    /// HMAC key of the webhook signature. Held only in memory, never logged.
+    pub alert_webhook_secret: Option<secrecy::SecretString>,
+    /// Department → monitored (a department not listed is monitored).
+    pub groups: BTreeMap<String, bool>,
+}
+
+impl MonitorSettings {
+    /// Whether actors of `department` are monitored (unlinked actors: `None`, always monitored).
+    pub fn monitors(&self, department: Option<&str>) -> bool {
+        department.is_none_or(|d| self.groups.get(d).copied().unwrap_or(true))
+    }
+}
+
+/// Validated settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub auth: AuthSettings,
+    pub monitor: MonitorSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self::from_raw(RawConfig::default()).expect("the defaults are valid")
+    }
+}
+
+fn positive(key: &str, v: Option<i64>, default: u64, max: u64) -> Result<u64, ConfigError> {
+    match v {
+        None => Ok(default),
+        Some(n) if n >= 1 && (n as u64) <= max => Ok(n as u64),
+        Some(_) => Err(ConfigError(format!(
+            "{key}: must be an integer between 1 and {max}"
+        ))),
+    }
+}
+
+fn threshold(key: &str, v: Option<i64>, default: u64) -> Result<u64, ConfigError> {
+    match v {
+        None => Ok(default),
+        Some(n) if n >= 0 => Ok(n as u64),
+        Some(_) => Err(ConfigError(format!(
+            "{key}: must be a non-negative integer"
+        ))),
+    }
+}
+
+fn parse_hhmm(s: &str) -> Option<u16> {
+    let (h, m) = s.split_once(':')?;
+    if h.len() != 2 || m.len() != 2 {
+        return None;
+    }
+    let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
+    (h < 24 && m < 60).then_some(h * 60 + m)
+}
+
+fn parse_hours(s: &str) -> Result<BusinessHours, ConfigError> {
+    let err =
+        || ConfigError("monitor.business_hours: must be HH:MM-HH:MM, e.g. \"08:00-18:00\"".into());
+    let (a, b) = s.split_once('-').ok_or_else(err)?;
+    let (start_min, end_min) = (
+        parse_hhmm(a.trim()).ok_or_else(err)?,
+        parse_hhmm(b.trim()).ok_or_else(err)?,
+    );
+    if start_min == end_min {
+        return Err(ConfigError(
+            "monitor.business_hours: start and end must differ".into(),
+        ));
+    }
+    Ok(BusinessHours { start_min, end_min })
+}
+
+fn weekday(s: &str) -> Option<Weekday> {
+    Some(match s.trim().to_ascii_lowercase().get(..3)? {
+        "mon" => Weekday::Monday,
+        "tue" => Weekday::Tuesday,
+        "wed" => Weekday::Wednesday,
+        "thu" => Weekday::Thursday,
+        "fri" => Weekday::Friday,
+        "sat" => Weekday::Saturday,
+        "sun" => Weekday::Sunday,
+        _ => return None,
+    })
+}
+
+/// `Mon-Fri`, `Sun-Thu`, `Mon,Wed,Fri` or a mix (`Mon-Wed,Fri`).
+fn parse_days(s: &str) -> Result<Vec<Weekday>, ConfigError> {
+    let err = || {
+        ConfigError("monitor.business_days: must be day ranges or lists like \"Mon-Fri\" or \"Mon,Wed,Fri\"".into())
+    };
+    let mut days = Vec::new();
+    for part in s.split(',') {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (mut d, end) = (weekday(a).ok_or_else(err)?, weekday(b).ok_or_else(err)?);
+                loop {
+                    days.push(d);
+                    if d == end {
+                        break;
+                    }
+                    d = d.next();
+                }
+            }
+            None => days.push(weekday(part).ok_or_else(err)?),
+        }
+    }
+    days.sort_by_key(|d| d.to_monday_zero_offset());
+    days.dedup();
+    Ok(days)
+}
+
+/// Names the key an error points at (`[section]` + key from the error's span) and never echoes
+/// the offending value, which could be the webhook secret.
+fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
+    let msg = e.message().trim();
+    let msg = match msg.split_once("invalid type:") {
+        Some(_) => match msg.rsplit_once(", expected ") {
+            Some((_, expected)) => format!("wrong type, expected {expected}"),
+            None => "wrong type".to_owned(),
+        },
+        None => msg.split(['\n']).next().unwrap_or(msg).to_owned(),
+    };
+    let Some(span) = e.span() else {
+        return format!("configuration: {msg}");
+    };
+    let before = &text[..span.start.min(text.len())];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = &text[line_start..];
+    let line = line.split('\n').next().unwrap_or("");
+    let key = line
+        .split('=')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .trim_matches('"');
+    let section = before
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('[') && l.ends_with(']'))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_owned());
+    let path = match (section, key.is_empty() || key.starts_with('[')) {
+        (Some(s), false) => format!("{s}.{key}"),
+        (None, false) => key.to_owned(),
+        (Some(s), true) => s,
+        (None, true) => "configuration".to_owned(),
+    };
+    format!("{path}: {msg}")
+}
+
+fn parse_webhook(url: &str) -> Result<String, ConfigError> {
+    let ok = (url.starts_with("http://") || url.starts_with("https://"))
+        && url.len() <= 2048
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control());
+    if ok {
+        Ok(url.to_owned())
+    } else {
+        Err(ConfigError(
+            "monitor.alert_webhook: must be an http:// or https:// URL".into(),
+        ))
+    }
+}
+
+impl Settings {
+    /// Parses TOML text.
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|e| ConfigError(describe_toml_error(text, &e)))?;
+        Self::from_raw(raw)
+    }
+
+    /// Reads and parses a file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("cannot read config file {}: {e}", path.display())))?;
+        Self::parse(&text).map_err(|e| ConfigError(format!("{}: {}", path.display(), e.0)))
+    }
+
+    fn from_raw(raw: RawConfig) -> Result<Self, ConfigError> {
+        let a = raw.auth;
+        let m = raw.monitor;
+        let tz_name = m.timezone.as_deref().unwrap_or("UTC");
+        let timezone = TimeZone::get(tz_name)
+            .map_err(|_| ConfigError(format!("monitor.timezone: unknown time zone {tz_name:?}")))?;
+        let alert_webhook = m.alert_webhook.as_deref().map(parse_webhook).transpose()?;
+        if alert_webhook.is_some() && m.alert_webhook_secret.as_deref().is_none_or(str::is_empty) {
+            return Err(ConfigError(
+                "monitor.alert_webhook_secret: required when monitor.alert_webhook is set".into(),
+            ));
+        }
+        Ok(Self {
+            auth: AuthSettings {
+                token_ttl_secs: positive("auth.token_ttl_secs", a.token_ttl_secs, 900, 86_400)?,
+                login_attempts_per_minute: positive(
+                    "auth.login_attempts_per_minute",
+                    a.login_attempts_per_minute,
+                    10,
+                    100_000,
+                )? as u32,
+            },
+            monitor: MonitorSettings {
+                window_secs: positive("monitor.window_secs", m.window_secs, 3600, 30 * 86_400)?,
+                excessive_access_threshold: threshold(
+                    "monitor.excessive_access_threshold",
+                    m.excessive_access_threshold,
+                    50,
+                )?,
+                denied_probing_threshold: threshold(
+                    "monitor.denied_probing_threshold",
+                    m.denied_probing_threshold,
+                    5,
+                )?,
+                bulk_reveal_threshold: threshold(
+                    "monitor.bulk_reveal_threshold",
+                    m.bulk_reveal_threshold,
+                    10,
+                )?,
+                business_hours: parse_hours(m.business_hours.as_deref().unwrap_or("08:00-18:00"))?,
+                business_days: parse_days(m.business_days.as_deref().unwrap_or("Mon-Fri"))?,
+                timezone,
+                restrict_flagged: m.restrict_flagged.unwrap_or(true),
+                alert_webhook,
+                alert_webhook_secret: m.alert_webhook_secret.map(secrecy::SecretString::from),
+                groups: m.groups.unwrap_or_default(),
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let s = Settings::default();
+        assert_eq!(
+            s.auth,
+            AuthSettings {
+                token_ttl_secs: 900,
+                login_attempts_per_minute: 10
+            }
+        );
+        assert_eq!(s.monitor.window_secs, 3600);
+        assert_eq!(
+            (
+                s.monitor.excessive_access_threshold,
+                s.monitor.denied_probing_threshold,
+                s.monitor.bulk_reveal_threshold
+            ),
+            (50, 5, 10)
+        );
+        assert_eq!(
+            s.monitor.business_hours,
+            BusinessHours {
+                start_min: 480,
+                end_min: 1080
+            }
+        );
+        assert_eq!(s.monitor.business_days.len(), 5);
+        assert!(s.monitor.restrict_flagged);
+    }
+
+    #[test]
+    fn the_contract_example_parses() {
+        let s = Settings::parse(
+            r#"
+[auth]
+token_ttl_secs = 900
+login_attempts_per_minute = 10
+
+[monitor]
+window_secs = 3600
+excessive_access_threshold = 50
+denied_probing_threshold = 5
+bulk_reveal_threshold = 10
+business_hours = "22:00-06:00"
+business_days = "Mon-Fri"
+timezone = "Europe/Berlin"
+restrict_flagged = true
+alert_webhook = "http://127.0.0.1:9000/hook"
+alert_webhook_secret = "s3cret"
+
+[monitor.groups]
+"R&D" = true
+"Sales" = false
+"#,
+        )
+        .unwrap();
+        let h = s.monitor.business_hours;
+        assert!(
+            h.contains(23 * 60)
+                && h.contains(0)
+                && h.contains(5 * 60 + 59)
+                && !h.contains(6 * 60)
+                && !h.contains(12 * 60)
+        );
+        assert!(!s.monitor.monitors(Some("Sales")));
+        assert!(
+            s.monitor.monitors(Some("R&D"))
+                && s.monitor.monitors(Some("Unlisted"))
+                && s.monitor.monitors(None)
+        );
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let cases = [
+            ("[auth]\ntoken_ttl_secs = 0", "auth.token_ttl_secs"),
+            ("[auth]\ntoken_ttl_secs = \"long\"", "token_ttl_secs"),
+            ("[auth]\nbogus = 1", "bogus"),
+            ("[nope]\nx = 1", "nope"),
+            (
+                "[monitor]\nbusiness_hours = \"8-18\"",
+                "monitor.business_hours",
+            ),
+            (
+                "[monitor]\nbusiness_days = \"Funday\"",
+                "monitor.business_days",
+            ),
+            ("[monitor]\ntimezone = \"Mars/Olympus\"", "monitor.timezone"),
+            (
+                "[monitor]\nalert_webhook = \"ftp://x\"\nalert_webhook_secret = \"k\"",
+                "monitor.alert_webhook",
+            ),
+            (
+                "[monitor]\nalert_webhook = \"http://x/h\"",
+                "monitor.alert_webhook_secret",
+            ),
+            (
+                "[monitor]\ndenied_probing_threshold = -1",
+                "monitor.denied_probing_threshold",
+            ),
+            ("[monitor.groups]\nSales = \"yes\"", "Sales"),
+        ];
+        for (text, key) in cases {
+            let err = Settings::parse(text).unwrap_err().0;
+            assert!(err.contains(key), "{text:?} -> {err}");
+        }
+    }
+
+    #[test]
+    fn a_mistyped_secret_is_not_echoed() {
+        let err = Settings::parse("[monitor]\nalert_webhook_secret = 123456789")
+            .unwrap_err()
+            .0;
+        assert!(err.contains("monitor.alert_webhook_secret"), "{err}");
+        assert!(!err.contains("123456789"), "{err}");
+    }
+
+    #[test]
+    fn day_lists_and_ranges() {
+        assert_eq!(
+            parse_days("Sat-Mon").unwrap(),
+            vec![Weekday::Monday, Weekday::Saturday, Weekday::Sunday]
+        );
+        assert_eq!(parse_days("Mon,Wed,Fri").unwrap().len(), 3);
+    }
+}
