@@ -13,10 +13,13 @@
 //! monitor ─────────┘
 //! ```
 
+pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod model;
+pub mod service;
 pub mod store;

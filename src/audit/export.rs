@@ -54,7 +54,7 @@ pub fn export(
                 }
             }
             count += 1;
-            if count % 4096 == 0 {
+            if count.is_multiple_of(4096) {
                 progress(read);
             }
         }

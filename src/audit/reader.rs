@@ -54,15 +54,15 @@ fn quick_seq(line: &[u8]) -> Option<u64> {
 
 impl AuditQuery {
     fn matches(&self, e: &EntryRef<'_>) -> bool {
-        if let Some(a) = &self.action {
-            if e.action != a.as_str() {
-                return false;
-            }
+        if let Some(a) = &self.action
+            && e.action != a.as_str()
+        {
+            return false;
         }
-        if let Some(id) = &self.employee_id {
-            if !e.concerns(id) {
-                return false;
-            }
+        if let Some(id) = &self.employee_id
+            && !e.concerns(id)
+        {
+            return false;
         }
         if let Some(actor) = &self.actor {
             let by_name = e

@@ -76,14 +76,15 @@ impl SegmentDir {
         for entry in fs::read_dir(&self.dir)? {
             let path = entry?.path();
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            if let Some(stem) = name.strip_suffix(".jsonl") {
-                if stem.len() == 20 && stem.bytes().all(|b| b.is_ascii_digit()) {
-                    out.push((
-                        stem.parse()
-                            .map_err(|_| invalid(format!("bad segment name {name}")))?,
-                        path,
-                    ));
-                }
+            if let Some(stem) = name.strip_suffix(".jsonl")
+                && stem.len() == 20
+                && stem.bytes().all(|b| b.is_ascii_digit())
+            {
+                out.push((
+                    stem.parse()
+                        .map_err(|_| invalid(format!("bad segment name {name}")))?,
+                    path,
+                ));
             }
         }
         out.sort();

@@ -309,11 +309,9 @@ impl Worker {
                 return Err(true);
             }
         }
-        if store_sync {
-            if let Err(e) = (self.store_sync)() {
-                tracing::error!(error = %e, "store sync failed; refusing further requests");
-                return Err(true);
-            }
+        if store_sync && let Err(e) = (self.store_sync)() {
+            tracing::error!(error = %e, "store sync failed; refusing further requests");
+            return Err(true);
         }
         Ok(())
     }

@@ -71,7 +71,7 @@ pub fn generate_secret() -> Result<SecretString, CryptoError> {
     let mut raw = Zeroizing::new([0u8; 24]);
     random_bytes(&mut *raw)?;
     Ok(SecretString::from(
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&*raw),
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(*raw),
     ))
 }
 

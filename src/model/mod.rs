@@ -15,6 +15,7 @@ mod sealed;
 mod sensitive;
 mod ssn;
 mod status;
+mod username;
 mod validate;
 
 pub use draft::{AddressDraft, BankDraft, EmployeeDraft, EmployeePatch, Patch};
@@ -26,6 +27,7 @@ pub use sensitive::{
 };
 pub use ssn::Ssn;
 pub use status::EmployeeStatus;
+pub use username::Username;
 pub use validate::{
     FieldError, NewEmployee, PublicFields, ValidationErrors, parse_date, validate_employee_number,
 };

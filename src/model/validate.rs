@@ -115,7 +115,7 @@ fn age_on(born: Date, on: Date) -> i32 {
 fn aba_checksum_ok(d: &[u8]) -> bool {
     let n: Vec<u32> = d.iter().map(|b| u32::from(b - b'0')).collect();
     let sum = 3 * (n[0] + n[3] + n[6]) + 7 * (n[1] + n[4] + n[7]) + (n[2] + n[5] + n[8]);
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn valid_email(s: &str) -> bool {
@@ -289,10 +289,10 @@ impl NewEmployee {
             d.termination_date.as_ref(),
             false,
         );
-        if let (Some(h), Some(t)) = (hire_date, termination_date) {
-            if t < h {
-                e.push("termination_date", "must not be before hire_date");
-            }
+        if let (Some(h), Some(t)) = (hire_date, termination_date)
+            && t < h
+        {
+            e.push("termination_date", "must not be before hire_date");
         }
         let status = match d.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => Some(EmployeeStatus::Onboarding),

@@ -39,7 +39,7 @@ pub struct Tombstone {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum EmployeeEntry {
     /// A readable record.
-    Live(StoredEmployee),
+    Live(Box<StoredEmployee>),
     /// A shredded one.
     Deleted(Tombstone),
 }
@@ -124,7 +124,7 @@ impl Store {
                 Op::Put(
                     Tree::Employees,
                     id.clone(),
-                    codec::encode(&EmployeeEntry::Live(e.clone())),
+                    codec::encode(&EmployeeEntry::Live(Box::new(e.clone()))),
                 ),
                 Op::Put(
                     Tree::EmployeeNumbers,
@@ -159,7 +159,7 @@ impl Store {
                 Op::Put(
                     Tree::Employees,
                     id.clone(),
-                    codec::encode(&EmployeeEntry::Live(next.clone())),
+                    codec::encode(&EmployeeEntry::Live(Box::new(next.clone()))),
                 ),
             ],
         };
@@ -295,7 +295,7 @@ impl Store {
                     ops: vec![Op::Put(
                         Tree::Employees,
                         id,
-                        codec::encode(&EmployeeEntry::Live(next)),
+                        codec::encode(&EmployeeEntry::Live(Box::new(next))),
                     )],
                 })?;
                 changed += 1;
@@ -420,7 +420,7 @@ mod tests {
         let (store, _) = Store::open_sled(dir.path()).unwrap();
         assert_eq!(
             store.employee(&a.id).unwrap().unwrap().value,
-            EmployeeEntry::Live(a)
+            EmployeeEntry::Live(Box::new(a))
         );
     }
 }

@@ -1,0 +1,120 @@
+//! RFC 9457 problem details: every error response, never a stack trace or a secret.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::model::FieldError;
+use crate::service::ServiceError;
+
+/// An error response.
+#[derive(Debug)]
+pub struct ApiError(pub ServiceError);
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        Self(e)
+    }
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    status: u16,
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [FieldError]>,
+}
+
+/// A problem+json response.
+pub fn problem(
+    status: StatusCode,
+    slug: &str,
+    detail: impl Into<String>,
+    errors: Option<&[FieldError]>,
+) -> Response {
+    let body = Problem {
+        kind: format!("urn:hrvault:problem:{slug}"),
+        title: status.canonical_reason().unwrap_or("Error"),
+        status: status.as_u16(),
+        detail: detail.into(),
+        errors,
+    };
+    let mut resp = (status, serde_json::to_vec(&body).unwrap_or_default()).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    resp
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self.0 {
+            ServiceError::BadRequest(d) => problem(StatusCode::BAD_REQUEST, "bad-request", d, None),
+            ServiceError::Unauthorized => {
+                let mut r = problem(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    "missing, invalid, expired or revoked credentials",
+                    None,
+                );
+                r.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"hrvault\""),
+                );
+                r
+            }
+            ServiceError::Forbidden(d) => problem(StatusCode::FORBIDDEN, "forbidden", d, None),
+            ServiceError::NotFound => {
+                problem(StatusCode::NOT_FOUND, "not-found", "no such resource", None)
+            }
+            ServiceError::Conflict { field, message } => {
+                let errors = field.map(|f| {
+                    vec![FieldError {
+                        field: f.into(),
+                        message: message.clone(),
+                    }]
+                });
+                problem(StatusCode::CONFLICT, "conflict", message, errors.as_deref())
+            }
+            ServiceError::PreconditionFailed => problem(
+                StatusCode::PRECONDITION_FAILED,
+                "precondition-failed",
+                "the record has changed since the version in If-Match",
+                None,
+            ),
+            ServiceError::Invalid(errs) => problem(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation",
+                "one or more fields are invalid",
+                Some(&errs.0),
+            ),
+            ServiceError::RateLimited(secs) => {
+                let mut r = problem(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate-limited",
+                    "too many attempts; retry later",
+                    None,
+                );
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                r
+            }
+            ServiceError::Unavailable => problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the audit log cannot be written; no data is returned",
+                None,
+            ),
+            ServiceError::Internal => problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error (details are in the server log)",
+                None,
+            ),
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! The HTTP API (axum only). `app(vault)` builds the router; `serve` runs it.
+//!
+//! Layers, outermost first: request id (sanitised or generated, echoed back), tracing (method,
+//! route, status, latency, request id; never bodies, headers or tokens), `Cache-Control:
+//! no-store` and `nosniff` on every response, a 30 s timeout, and the 64 KiB body limit.
+
+mod audit;
+mod employees;
+mod error;
+mod extract;
+mod session;
+mod users;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::{ApiError, problem};
+pub use extract::RequestId;
+
+use crate::service::Vault;
+
+/// Request bodies above this are refused with 413.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole API.
+pub fn app(vault: Vault) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(session::router())
+        .merge(users::router())
+        .merge(employees::router())
+        .merge(audit::router())
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
+                    let id = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+                    tracing::info_span!("http", method = %req.method(), route = %route, request_id = %id)
+                })
+                .on_request(())
+                .on_response(|resp: &Response, latency: Duration, _span: &tracing::Span| {
+                    tracing::info!(status = resp.status().as_u16(), latency_us = latency.as_micros() as u64, "response");
+                }),
+        )
+        .layer(middleware::from_fn(request_id))
+        .with_state(vault)
+}
+
+/// Keeps a client's `x-request-id` if it is a short token of safe characters (it ends up in the
+/// audit log), otherwise assigns a UUID; either way it is echoed in the response.
+async fn request_id(mut req: Request, next: Next) -> Response {
+    let supplied = req
+        .headers()
+        .get(&X_REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|s| {
+            (1..=64).contains(&s.len())
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        });
+    let id = supplied
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let mut resp = next.run(req).await;
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert(X_REQUEST_ID.clone(), v);
+    }
+    resp
+}
+
+async fn healthz(State(v): State<Vault>) -> Response {
+    if v.audit_log().is_poisoned() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, "application/json")],
+            r#"{"status":"audit log unavailable"}"#,
+        )
+            .into_response();
+    }
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        r#"{"status":"ok"}"#,
+    )
+        .into_response()
+}
+
+async fn not_found() -> Response {
+    problem(StatusCode::NOT_FOUND, "not-found", "no such route", None)
+}
+
+/// Serves `app(vault)` on `listener` until `shutdown` completes.
+pub async fn serve(
+    vault: Vault,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app(vault).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

@@ -1,0 +1,288 @@
+//! Bulk onboarding from an HRIS CSV export (`hrvault import`).
+//!
+//! The header names record fields (nested ones dotted: `home_address.city`); an empty cell is
+//! absent. Every row goes through the same validation as `POST /v1/employees`; rejected rows are
+//! reported by line number (header = line 1) and employee number, never by value. Accepted rows
+//! are listed in one `employee.import` audit entry, appended before any of them is stored.
+
+use std::collections::HashSet;
+use std::io::Read;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::{ServiceError, Vault};
+use crate::audit::{Action, Actor, NewEntry, Outcome};
+use crate::crypto::RecordKey;
+use crate::model::{AddressDraft, BankDraft, BlindIndex, EmployeeDraft, EmployeeId, NewEmployee};
+use crate::store::StoredEmployee;
+
+/// A rejected row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    /// Line in the file (header = 1).
+    pub line: u64,
+    /// The row's employee number, if it had one.
+    pub employee_number: Option<String>,
+    /// What is wrong (field names and rules, no values).
+    pub message: String,
+}
+
+/// Outcome of an import.
+#[derive(Debug, Clone, Default)]
+pub struct ImportReport {
+    /// Rows stored.
+    pub imported: usize,
+    /// Rows refused.
+    pub rejected: Vec<RowError>,
+    /// Ids of the stored records.
+    pub ids: Vec<EmployeeId>,
+}
+
+/// A file-level problem (unreadable CSV, unknown column).
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The header names something that is not a record field.
+    #[error("unknown column `{0}` in the CSV header")]
+    UnknownColumn(String),
+    /// The same column twice.
+    #[error("column `{0}` appears twice in the CSV header")]
+    DuplicateColumn(String),
+    /// Not CSV.
+    #[error("cannot read the CSV file: {0}")]
+    Csv(String),
+    /// The vault refused.
+    #[error("{0}")]
+    Service(#[from] ServiceError),
+}
+
+const COLUMNS: [&str; 22] = [
+    "employee_number",
+    "first_name",
+    "last_name",
+    "preferred_name",
+    "work_email",
+    "department",
+    "job_title",
+    "manager_id",
+    "location",
+    "hire_date",
+    "status",
+    "termination_date",
+    "ssn",
+    "date_of_birth",
+    "home_address.line1",
+    "home_address.line2",
+    "home_address.city",
+    "home_address.state",
+    "home_address.postal_code",
+    "home_address.country",
+    "bank_account.routing_number",
+    "bank_account.account_number",
+];
+
+fn set(d: &mut EmployeeDraft, column: &str, value: String) {
+    match column {
+        "employee_number" => d.employee_number = Some(value),
+        "first_name" => d.first_name = Some(value),
+        "last_name" => d.last_name = Some(value),
+        "preferred_name" => d.preferred_name = Some(value),
+        "work_email" => d.work_email = Some(value),
+        "department" => d.department = Some(value),
+        "job_title" => d.job_title = Some(value),
+        "manager_id" => d.manager_id = Some(value),
+        "location" => d.location = Some(value),
+        "hire_date" => d.hire_date = Some(value),
+        "status" => d.status = Some(value),
+        "termination_date" => d.termination_date = Some(value),
+        "ssn" => d.ssn = Some(value),
+        "date_of_birth" => d.date_of_birth = Some(value),
+        c if c.starts_with("home_address.") => {
+            let a = d.home_address.get_or_insert_with(AddressDraft::default);
+            match c {
+                "home_address.line1" => a.line1 = Some(value),
+                "home_address.line2" => a.line2 = Some(value),
+                "home_address.city" => a.city = Some(value),
+                "home_address.state" => a.state = Some(value),
+                "home_address.postal_code" => a.postal_code = Some(value),
+                _ => a.country = Some(value),
+            }
+        }
+        c => {
+            let b = d.bank_account.get_or_insert_with(BankDraft::default);
+            if c == "bank_account.routing_number" {
+                b.routing_number = Some(value);
+            } else {
+                b.account_number = Some(value);
+            }
+        }
+    }
+}
+
+impl Vault {
+    /// Imports every valid row; see the module docs.
+    pub async fn import_csv(
+        &self,
+        input: impl Read,
+        source: &str,
+        progress: bool,
+    ) -> Result<ImportReport, ImportError> {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(false)
+            .from_reader(input);
+        let header: Vec<String> = reader
+            .headers()
+            .map_err(|e| ImportError::Csv(e.to_string()))?
+            .iter()
+            .map(|h| h.trim().to_owned())
+            .collect();
+        let mut seen_cols = HashSet::new();
+        for h in &header {
+            if !COLUMNS.contains(&h.as_str()) {
+                return Err(ImportError::UnknownColumn(h.chars().take(64).collect()));
+            }
+            if !seen_cols.insert(h.clone()) {
+                return Err(ImportError::DuplicateColumn(h.clone()));
+            }
+        }
+        let bar = if progress {
+            ProgressBar::new_spinner()
+        } else {
+            ProgressBar::hidden()
+        };
+        bar.set_draw_target(if progress {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        });
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {pos} rows {per_sec}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+
+        let mut report = ImportReport::default();
+        let mut accepted: Vec<StoredEmployee> = Vec::new();
+        let mut numbers = HashSet::new();
+        let mut ssns: HashSet<BlindIndex> = HashSet::new();
+        let store = &self.inner.store;
+        let now = self.now();
+        let mut record = csv::StringRecord::new();
+        loop {
+            let line = reader.position().line();
+            match reader.read_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {}
+                Err(e) => {
+                    let line = e.position().map_or(line, |p| p.line());
+                    report.rejected.push(RowError {
+                        line,
+                        employee_number: None,
+                        message: "not a well-formed CSV row".into(),
+                    });
+                    continue;
+                }
+            }
+            bar.inc(1);
+            let line = record.position().map_or(line, |p| p.line());
+            let mut draft = EmployeeDraft::default();
+            for (col, value) in header.iter().zip(record.iter()) {
+                if !value.trim().is_empty() {
+                    set(&mut draft, col, value.to_owned());
+                }
+            }
+            let number = draft
+                .employee_number
+                .clone()
+                .filter(|n| crate::model::validate_employee_number(n.trim()).is_ok());
+            let reject = |message: String| RowError {
+                line,
+                employee_number: number.clone(),
+                message,
+            };
+            let new = match NewEmployee::parse(&draft) {
+                Ok(n) => n,
+                Err(errs) => {
+                    let msg = errs
+                        .0
+                        .iter()
+                        .map(|f| format!("{}: {}", f.field, f.message))
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    report.rejected.push(reject(msg));
+                    continue;
+                }
+            };
+            let key_num = new.public.employee_number.to_ascii_lowercase();
+            let index = self.inner.keys.index_key().ssn(&new.sensitive.ssn);
+            if numbers.contains(&key_num)
+                || store
+                    .employee_id_by_number(&new.public.employee_number)
+                    .map_err(ServiceError::from)?
+                    .is_some()
+            {
+                report
+                    .rejected
+                    .push(reject("employee_number: is already in use".into()));
+                continue;
+            }
+            if ssns.contains(&index)
+                || store
+                    .employee_id_by_ssn(&index)
+                    .map_err(ServiceError::from)?
+                    .is_some()
+            {
+                report
+                    .rejected
+                    .push(reject("ssn: a record with this ssn already exists".into()));
+                continue;
+            }
+            let id = EmployeeId::random();
+            let rec = self.seal_record(
+                id,
+                &RecordKey::generate().map_err(ServiceError::from)?,
+                new.public,
+                &new.sensitive,
+                (1, now, now, false),
+            )?;
+            numbers.insert(key_num);
+            ssns.insert(index);
+            accepted.push(rec);
+        }
+        bar.finish_and_clear();
+
+        let total = accepted.len() + report.rejected.len();
+        let outcome = if accepted.is_empty() && total > 0 {
+            Outcome::Error
+        } else {
+            Outcome::Success
+        };
+        let mut e = NewEntry::new(Actor::default(), Action::EmployeeImport, outcome);
+        e.employee_ids = Some(accepted.iter().map(|r| r.id).collect());
+        e.reason = Some(format!(
+            "import of {}: {} of {total} rows accepted, {} rejected",
+            crate::service::redact_numbers(source),
+            accepted.len(),
+            report.rejected.len()
+        ));
+        self.record(e).await?;
+        for rec in &accepted {
+            match store.insert_employee(rec) {
+                Ok(()) => {
+                    report.imported += 1;
+                    report.ids.push(rec.id);
+                }
+                Err(err) => {
+                    tracing::error!(error = %err, employee_id = %rec.id, "import insert failed");
+                    report.rejected.push(RowError {
+                        line: 0,
+                        employee_number: Some(rec.public.employee_number.clone()),
+                        message: "could not be stored".into(),
+                    });
+                }
+            }
+        }
+        self.durable().await?;
+        report.rejected.sort_by_key(|r| r.line);
+        Ok(report)
+    }
+}

@@ -1,0 +1,85 @@
+//! Master key rotation (offline, `hrvault keys rotate`).
+
+use secrecy::{ExposeSecret, SecretString};
+
+use super::lifecycle::{data_dir_layout, replace_file};
+use super::{ServiceError, Vault};
+use crate::audit::{Action, Actor, NewEntry, Outcome};
+use crate::clock::rfc3339;
+use crate::store::StoredEmployee;
+
+/// What a rotation did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RotateReport {
+    /// The new current master key version.
+    pub version: u32,
+    /// Record keys re-wrapped under it.
+    pub rewrapped: usize,
+}
+
+impl Vault {
+    /// Adds master key version N+1 to the key file (written atomically first, so every record
+    /// stays readable if the process dies half way: each wrapped key names its version), then
+    /// re-wraps every record key under it. Field ciphertexts are untouched. Re-running finishes an
+    /// interrupted rotation.
+    pub async fn rotate_master_key(
+        &self,
+        passphrase: &SecretString,
+    ) -> Result<RotateReport, ServiceError> {
+        let mut keyfile = self.key_file().map_err(|e| {
+            tracing::error!(error = %e, "cannot read the key file");
+            ServiceError::Internal
+        })?;
+        let pass = SecretString::from(passphrase.expose_secret().to_owned());
+        let now = rfc3339(self.now());
+        let (keyfile, ring, version) = tokio::task::spawn_blocking(move || {
+            let mut ring = keyfile.unseal(&pass)?;
+            let version = keyfile.rotate(&pass, &mut ring, &now)?;
+            Ok::<_, crate::crypto::KeyFileError>((keyfile, ring, version))
+        })
+        .await
+        .map_err(|_| ServiceError::Internal)?
+        .map_err(|e| {
+            tracing::error!(error = %e, "key rotation refused");
+            ServiceError::Internal
+        })?;
+        let (keys_path, ..) = data_dir_layout(&self.inner.data_dir);
+        replace_file(&keys_path, &keyfile.to_bytes()).map_err(|e| {
+            tracing::error!(error = %e, "cannot write the key file");
+            ServiceError::Internal
+        })?;
+
+        let mut failed = 0usize;
+        let rewrapped = self.inner.store.rewrite_employees(|rec| {
+            if rec.record_key.master_version == version {
+                return None;
+            }
+            match ring.rewrap_record_key(&rec.id, &rec.record_key) {
+                Ok(record_key) => Some(StoredEmployee { record_key, ..rec.clone() }),
+                Err(_) => {
+                    tracing::error!(employee_id = %rec.id, "record key does not unwrap; left as is");
+                    failed += 1;
+                    None
+                }
+            }
+        })?;
+        let mut e = NewEntry::new(
+            Actor::default(),
+            Action::KeysRotate,
+            if failed == 0 {
+                Outcome::Success
+            } else {
+                Outcome::Error
+            },
+        );
+        e.reason = Some(format!(
+            "master key v{version}; {rewrapped} record keys re-wrapped; {failed} could not be unwrapped"
+        ));
+        self.record(e).await?;
+        self.durable().await?;
+        if failed > 0 {
+            return Err(ServiceError::Internal);
+        }
+        Ok(RotateReport { version, rewrapped })
+    }
+}

@@ -1,0 +1,272 @@
+//! The only place that combines auth, crypto, store and audit, and the only place that holds
+//! plaintext sensitive values (DESIGN §1).
+//!
+//! Every operation follows the same order: authenticate → authorise (a denial is audited before
+//! the 403) → validate → **audit** → act. An audit entry is durable before any data is decrypted
+//! for a response and before any write is applied; writes are then made durable by the same group
+//! commit (`AuditLog::sync_store`) before the response. If the audit log cannot be written the
+//! request fails with 503 and returns nothing.
+
+mod audit_log;
+mod employees;
+mod error;
+mod import;
+mod keys;
+mod lifecycle;
+mod sealing;
+mod session;
+mod users;
+mod view;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+
+use crate::audit::{Action, Actor, AuditLog, AuditReader, AuditRecorded, NewEntry, Outcome};
+use crate::auth::{AccessGranted, FailureLimiter, HashSlots, Permission, TokenService, authorize};
+use crate::clock::SharedClock;
+use crate::config::Settings;
+use crate::crypto::{Keyring, PasswordHasher};
+use crate::model::{EmployeeId, Role, UserId, UserKind};
+use crate::store::Store;
+
+pub use audit_log::{AuditCheckpoint, VerifyReport};
+pub use employees::{ListPage, ListQuery, RevealRequest};
+pub use error::ServiceError;
+pub use import::{ImportError, ImportReport, RowError};
+pub use keys::RotateReport;
+pub use lifecycle::{InitOptions, InitOutcome, VaultError, data_dir_layout};
+pub use session::TokenGrant;
+pub use users::{NewUser, UserPatch, UserView};
+pub use view::EmployeeView;
+
+/// Starts the vault's periodic housekeeping (expired revocations); the monitor joins here.
+pub fn spawn_background_tasks(vault: &Vault) {
+    let v = vault.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            let store = v.inner.store.clone();
+            let now = v.now();
+            match tokio::task::spawn_blocking(move || store.purge_revoked(now)).await {
+                Ok(Ok(n)) if n > 0 => {
+                    tracing::debug!(purged = n, "expired token revocations removed")
+                }
+                Ok(Err(e)) => tracing::warn!(error = %e, "could not purge expired revocations"),
+                _ => {}
+            }
+        }
+    });
+}
+
+/// Where a request came from, for the audit entry.
+#[derive(Debug, Clone, Default)]
+pub struct RequestCtx {
+    /// `x-request-id` (echoed in the response).
+    pub request_id: Option<String>,
+    /// Peer address.
+    pub source_ip: Option<String>,
+}
+
+/// An authenticated caller, re-checked against the store on this request.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user_id: UserId,
+    pub username: String,
+    pub role: Role,
+    pub kind: UserKind,
+    pub employee_id: Option<EmployeeId>,
+    /// Token id (for logout).
+    pub(crate) jti: [u8; 16],
+    /// Token expiry (for logout).
+    pub(crate) exp: i64,
+}
+
+impl Principal {
+    fn actor(&self) -> Actor {
+        Actor {
+            user_id: Some(self.user_id),
+            username: Some(self.username.clone()),
+            role: Some(self.role),
+        }
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) data_dir: PathBuf,
+    pub(crate) store: Store,
+    pub(crate) keys: Keyring,
+    pub(crate) audit: AuditLog,
+    pub(crate) reader: AuditReader,
+    pub(crate) clock: SharedClock,
+    pub(crate) settings: Settings,
+    pub(crate) tokens: TokenService,
+    pub(crate) hasher: Arc<PasswordHasher>,
+    pub(crate) limiter: FailureLimiter,
+    pub(crate) slots: HashSlots,
+    /// Held for the life of the process: one vault, one server.
+    pub(crate) _lock: std::fs::File,
+}
+
+/// An unsealed, running vault. Cheap to clone.
+#[derive(Clone)]
+pub struct Vault {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl Vault {
+    pub(crate) fn now(&self) -> Timestamp {
+        self.inner.clock.now()
+    }
+
+    /// The settings the vault runs with.
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    /// The audit writer (for metrics and the monitor).
+    pub fn audit_log(&self) -> &AuditLog {
+        &self.inner.audit
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.inner.data_dir
+    }
+
+    /// An entry for `who` doing `action`.
+    fn entry(
+        &self,
+        who: &Principal,
+        ctx: &RequestCtx,
+        action: Action,
+        outcome: Outcome,
+    ) -> NewEntry {
+        let mut e = NewEntry::new(who.actor(), action, outcome);
+        e.request_id = ctx.request_id.clone();
+        e.source_ip = ctx.source_ip.clone();
+        e
+    }
+
+    /// Appends an entry and waits for it to be durable. The one place entries are produced.
+    async fn record(&self, entry: NewEntry) -> Result<AuditRecorded, ServiceError> {
+        Ok(self.inner.audit.append(entry).await?)
+    }
+
+    /// Records a failed attempt at `action` (`outcome: error`) and returns `err`.
+    async fn fail(
+        &self,
+        who: &Principal,
+        ctx: &RequestCtx,
+        action: Action,
+        employee: Option<EmployeeId>,
+        err: ServiceError,
+    ) -> ServiceError {
+        let mut e = self.entry(who, ctx, action, Outcome::Error);
+        e.employee_id = employee;
+        match self.record(e).await {
+            Ok(_) => err,
+            Err(unavailable) => unavailable,
+        }
+    }
+
+    /// Authorises `who` for `permission`; a refusal is audited as `access.denied` before the 403.
+    pub async fn guard(
+        &self,
+        who: &Principal,
+        ctx: &RequestCtx,
+        permission: Permission,
+        employee: Option<EmployeeId>,
+    ) -> Result<AccessGranted, ServiceError> {
+        match authorize(who.role, permission) {
+            Ok(grant) => Ok(grant),
+            Err(denied) => Err(self
+                .deny(who, ctx, employee, None, &denied.to_string())
+                .await),
+        }
+    }
+
+    /// Audits `access.denied` and returns the 403 (or 503 if even that cannot be recorded).
+    async fn deny(
+        &self,
+        who: &Principal,
+        ctx: &RequestCtx,
+        employee: Option<EmployeeId>,
+        fields: Option<Vec<String>>,
+        why: &str,
+    ) -> ServiceError {
+        let mut e = self.entry(who, ctx, Action::AccessDenied, Outcome::Denied);
+        e.employee_id = employee;
+        e.fields = fields;
+        e.reason = Some(why.to_owned());
+        match self.record(e).await {
+            Ok(_) => ServiceError::Forbidden(why.to_owned()),
+            Err(unavailable) => unavailable,
+        }
+    }
+
+    /// Acts as an existing user without a token: for the operator's own commands (`demo` seeding).
+    pub fn principal_named(&self, username: &str) -> Result<Principal, ServiceError> {
+        let u = self
+            .inner
+            .store
+            .user_by_name(username)?
+            .ok_or(ServiceError::NotFound)?
+            .value;
+        Ok(Principal {
+            user_id: u.id,
+            username: u.username,
+            role: u.role,
+            kind: u.kind,
+            employee_id: u.employee_id,
+            jti: [0; 16],
+            exp: 0,
+        })
+    }
+
+    /// Makes every store write applied so far durable (group-committed with the audit log).
+    async fn durable(&self) -> Result<(), ServiceError> {
+        self.inner.audit.sync_store().await?;
+        Ok(())
+    }
+}
+
+/// Keeps digits out of free text bound for the audit log: any run of 7 or more digits (with
+/// spaces, dots or dashes between them) becomes `[redacted]`, so a reason like "fix SSN
+/// 123-45-6789" cannot put an SSN or account number into the permanent log.
+pub(crate) fn redact_numbers(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_ascii_digit() {
+            let mut j = i;
+            let mut digits = 0;
+            let mut last_digit_end = i;
+            while j < chars.len()
+                && (chars[j].is_ascii_digit() || matches!(chars[j], '-' | ' ' | '.'))
+            {
+                if chars[j].is_ascii_digit() {
+                    digits += 1;
+                    last_digit_end = j + 1;
+                }
+                j += 1;
+            }
+            if digits >= 7 {
+                out.push_str("[redacted]");
+            } else {
+                out.extend(&chars[i..last_digit_end]);
+            }
+            i = last_digit_end;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
