@@ -118,14 +118,26 @@ fn set(d: &mut EmployeeDraft, column: &str, value: String) {
     }
 }
 
-impl Vault {
-    /// Imports every valid row; see the module docs.
-    pub async fn import_csv(
-        &self,
-        input: impl Read,
-        source: &str,
-        progress: bool,
-    ) -> Result<ImportReport, ImportError> {
+/// One data row of the CSV: its line (header = 1) and either a draft or why the row is not
+/// well-formed CSV.
+pub struct CsvRow {
+    /// Line number where the row starts.
+    pub line: u64,
+    /// The row as a draft (validation comes later).
+    pub draft: Result<EmployeeDraft, String>,
+}
+
+/// Reads CSV rows into drafts, lazily: the untrusted-input parser of `hrvault import` (fuzzed).
+pub struct CsvDrafts<R: Read> {
+    reader: csv::Reader<R>,
+    header: Vec<String>,
+    record: csv::StringRecord,
+    done: bool,
+}
+
+impl<R: Read> CsvDrafts<R> {
+    /// Reads and checks the header: every column must be a record field, at most once.
+    pub fn new(input: R) -> Result<Self, ImportError> {
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
             .flexible(false)
@@ -145,6 +157,62 @@ impl Vault {
                 return Err(ImportError::DuplicateColumn(h.clone()));
             }
         }
+        Ok(Self {
+            reader,
+            header,
+            record: csv::StringRecord::new(),
+            done: false,
+        })
+    }
+}
+
+impl<R: Read> Iterator for CsvDrafts<R> {
+    type Item = CsvRow;
+
+    fn next(&mut self) -> Option<CsvRow> {
+        if self.done {
+            return None;
+        }
+        let line = self.reader.position().line();
+        match self.reader.read_record(&mut self.record) {
+            Ok(false) => None,
+            Err(e) => {
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    // The input itself failed: nothing more can be read.
+                    self.done = true;
+                }
+                let line = e.position().map_or(line, |p| p.line());
+                Some(CsvRow {
+                    line,
+                    draft: Err("not a well-formed CSV row".into()),
+                })
+            }
+            Ok(true) => {
+                let line = self.record.position().map_or(line, |p| p.line());
+                let mut draft = EmployeeDraft::default();
+                for (col, value) in self.header.iter().zip(self.record.iter()) {
+                    if !value.trim().is_empty() {
+                        set(&mut draft, col, value.to_owned());
+                    }
+                }
+                Some(CsvRow {
+                    line,
+                    draft: Ok(draft),
+                })
+            }
+        }
+    }
+}
+
+impl Vault {
+    /// Imports every valid row; see the module docs.
+    pub async fn import_csv(
+        &self,
+        input: impl Read,
+        source: &str,
+        progress: bool,
+    ) -> Result<ImportReport, ImportError> {
+        let rows = CsvDrafts::new(input)?;
         let bar = if progress {
             ProgressBar::new_spinner()
         } else {
@@ -166,30 +234,20 @@ impl Vault {
         let mut ssns: HashSet<BlindIndex> = HashSet::new();
         let store = &self.inner.store;
         let now = self.now();
-        let mut record = csv::StringRecord::new();
-        loop {
-            let line = reader.position().line();
-            match reader.read_record(&mut record) {
-                Ok(false) => break,
-                Ok(true) => {}
-                Err(e) => {
-                    let line = e.position().map_or(line, |p| p.line());
+        for row in rows {
+            bar.inc(1);
+            let line = row.line;
+            let draft = match row.draft {
+                Ok(d) => d,
+                Err(message) => {
                     report.rejected.push(RowError {
                         line,
                         employee_number: None,
-                        message: "not a well-formed CSV row".into(),
+                        message,
                     });
                     continue;
                 }
-            }
-            bar.inc(1);
-            let line = record.position().map_or(line, |p| p.line());
-            let mut draft = EmployeeDraft::default();
-            for (col, value) in header.iter().zip(record.iter()) {
-                if !value.trim().is_empty() {
-                    set(&mut draft, col, value.to_owned());
-                }
-            }
+            };
             let number = draft
                 .employee_number
                 .clone()

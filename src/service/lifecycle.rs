@@ -20,7 +20,9 @@ use std::sync::Arc;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{Inner, Vault};
-use crate::audit::{Action, Actor, AuditLog, AuditReader, FileSink, NewEntry, Outcome, SegmentDir};
+use crate::audit::{
+    Action, Actor, AuditLog, AuditReader, FileSink, LogSink, NewEntry, Outcome, SegmentDir,
+};
 use crate::auth::{FailureLimiter, HashSlots, TokenService};
 use crate::clock::{SharedClock, rfc3339};
 use crate::config::Settings;
@@ -174,12 +176,15 @@ impl Vault {
         // The vault itself (null actor) records the creation of the first admin.
         let vault = open_parts(
             dir,
-            keyring,
-            store,
-            lock,
+            Unsealed {
+                keys: keyring,
+                store,
+                lock,
+            },
             Settings::default(),
             clock,
             opts.hasher,
+            Box::new(|s| Box::new(s)),
         )
         .await?;
         let mut e = NewEntry::new(Actor::default(), Action::UserCreate, Outcome::Success);
@@ -231,7 +236,53 @@ impl Vault {
         let lock = lock_file(&lock_path, dir)?;
         let (store, _) =
             Store::open_sled(&db_path).map_err(|e| VaultError::Store(e.to_string()))?;
-        open_parts(dir, keyring, store, lock, settings, clock, hasher).await
+        open_parts(
+            dir,
+            Unsealed {
+                keys: keyring,
+                store,
+                lock,
+            },
+            settings,
+            clock,
+            hasher,
+            Box::new(|s| Box::new(s)),
+        )
+        .await
+    }
+
+    /// Like `open`, but the audit log's file sink is passed through `wrap` first: tests use it to
+    /// inject a sink that fails, proving requests fail closed. Never used by the binary.
+    pub async fn danger_open_with_audit_sink(
+        dir: &Path,
+        passphrase: &SecretString,
+        settings: Settings,
+        clock: SharedClock,
+        hasher: Arc<PasswordHasher>,
+        wrap: Box<dyn FnOnce(FileSink) -> Box<dyn LogSink> + Send>,
+    ) -> Result<Self, VaultError> {
+        let (keys_path, lock_path, db_path, _) = data_dir_layout(dir);
+        let keyfile = KeyFile::from_bytes(&fs::read(&keys_path).map_err(io)?)?;
+        let keyring = keyfile.unseal(passphrase).map_err(|e| match e {
+            KeyFileError::WrongPassphrase => VaultError::WrongPassphrase(dir.into()),
+            other => VaultError::KeyFile(other),
+        })?;
+        let lock = lock_file(&lock_path, dir)?;
+        let (store, _) =
+            Store::open_sled(&db_path).map_err(|e| VaultError::Store(e.to_string()))?;
+        open_parts(
+            dir,
+            Unsealed {
+                keys: keyring,
+                store,
+                lock,
+            },
+            settings,
+            clock,
+            hasher,
+            wrap,
+        )
+        .await
     }
 
     /// Re-reads the key file (for `keys rotate`).
@@ -241,15 +292,22 @@ impl Vault {
     }
 }
 
-async fn open_parts(
-    dir: &Path,
+/// What an unsealed, locked vault has before its audit writer starts.
+struct Unsealed {
     keys: crate::crypto::Keyring,
     store: Store,
     lock: File,
+}
+
+async fn open_parts(
+    dir: &Path,
+    unsealed: Unsealed,
     settings: Settings,
     clock: SharedClock,
     hasher: Arc<PasswordHasher>,
+    wrap: Box<dyn FnOnce(FileSink) -> Box<dyn LogSink> + Send>,
 ) -> Result<Vault, VaultError> {
+    let Unsealed { keys, store, lock } = unsealed;
     let (_, _, _, audit_path) = data_dir_layout(dir);
     let segments = SegmentDir::new(&audit_path);
     let (head, report, (_, current)) = segments
@@ -263,11 +321,12 @@ async fn open_parts(
             "cut a torn write from the end of the audit log (nothing in it was acknowledged)"
         );
     }
-    let sink =
-        FileSink::open(segments.clone(), current).map_err(|e| VaultError::Audit(e.to_string()))?;
+    let sink = wrap(
+        FileSink::open(segments.clone(), current).map_err(|e| VaultError::Audit(e.to_string()))?,
+    );
     let sync_store = store.clone();
     let audit = AuditLog::start(
-        Box::new(sink),
+        sink,
         head,
         clock.clone(),
         Box::new(move || sync_store.sync().map_err(|e| e.to_string())),

@@ -34,7 +34,7 @@ use crate::store::Store;
 pub use audit_log::{AuditCheckpoint, VerifyReport};
 pub use employees::{ListPage, ListQuery, RevealRequest};
 pub use error::ServiceError;
-pub use import::{ImportError, ImportReport, RowError};
+pub use import::{CsvDrafts, CsvRow, ImportError, ImportReport, RowError};
 pub use keys::RotateReport;
 pub use lifecycle::{InitOptions, InitOutcome, VaultError, data_dir_layout};
 pub use session::TokenGrant;
