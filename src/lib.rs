@@ -21,5 +21,6 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod model;
+pub mod monitor;
 pub mod service;
 pub mod store;

@@ -21,6 +21,13 @@ pub(super) fn router() -> Router<Vault> {
         .route("/v1/audit/head", get(head))
 }
 
+/// Field order as the contract lists it (a `json!` map would sort the keys).
+#[derive(serde::Serialize)]
+struct Page<'a> {
+    entries: &'a [crate::audit::AuditEntry],
+    next_after_seq: Option<u64>,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Params {
@@ -82,7 +89,10 @@ async fn list(
     let page = v.query_audit(&grant, query).await?;
     Ok(json(
         StatusCode::OK,
-        &serde_json::json!({ "entries": page.entries, "next_after_seq": page.next_after_seq }),
+        &Page {
+            entries: &page.entries,
+            next_after_seq: page.next_after_seq,
+        },
     ))
 }
 

@@ -8,6 +8,7 @@ mod audit;
 mod employees;
 mod error;
 mod extract;
+mod monitor;
 mod session;
 mod users;
 
@@ -43,6 +44,7 @@ pub fn app(vault: Vault) -> Router {
         .merge(users::router())
         .merge(employees::router())
         .merge(audit::router())
+        .merge(monitor::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))

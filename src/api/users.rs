@@ -9,7 +9,13 @@ use axum::routing::{get, patch};
 use super::error::ApiError;
 use super::extract::{Auth, Body, Ctx, json, parse_json};
 use crate::auth::Permission;
-use crate::service::{NewUser, UserPatch, Vault};
+use crate::service::{NewUser, UserPatch, UserView, Vault};
+
+/// Keeps each user's field order (a `json!` map would sort the keys).
+#[derive(serde::Serialize)]
+struct Users {
+    users: Vec<UserView>,
+}
 
 pub(super) fn router() -> Router<Vault> {
     Router::new()
@@ -34,7 +40,7 @@ async fn create(
 async fn list(State(v): State<Vault>, Auth(p): Auth, Ctx(ctx): Ctx) -> Result<Response, ApiError> {
     let grant = v.guard(&p, &ctx, Permission::UsersManage, None).await?;
     let users = v.list_users(&grant).await?;
-    Ok(json(StatusCode::OK, &serde_json::json!({ "users": users })))
+    Ok(json(StatusCode::OK, &Users { users }))
 }
 
 async fn update(

@@ -21,7 +21,7 @@ pub use entry::{
     checkpoint_message,
 };
 pub use export::{ExportFormat, export, ocsf_event};
-pub use reader::{AuditQuery, AuditReader, QueryPage};
+pub use reader::{AuditQuery, AuditReader, QueryPage, Tail};
 pub use segment::{Head, RecoveryReport, SegmentDir};
 pub use verify::{ChainVerifier, HeadView, Verdict, verify_data_dir, verify_reader};
 pub use writer::{AuditLog, AuditRecorded, Durable, FileSink, LogSink, StoreSync, WriterStats};

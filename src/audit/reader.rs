@@ -173,6 +173,111 @@ impl AuditReader {
     }
 }
 
+/// Follows the log forward from a sequence number, reading each byte once: the monitor's view.
+/// Only entries up to a caller-given (committed) head are returned, so a batch still being
+/// written is never seen.
+pub struct Tail {
+    dir: SegmentDir,
+    reader: Option<BufReader<File>>,
+    next_seq: u64,
+    line: Vec<u8>,
+}
+
+impl Tail {
+    /// Starts after entry `after`.
+    pub fn new(dir: SegmentDir, after: u64) -> Self {
+        Self {
+            dir,
+            reader: None,
+            next_seq: after + 1,
+            line: Vec::with_capacity(1024),
+        }
+    }
+
+    /// The sequence number the next entry will have.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    fn open_at(&mut self) -> io::Result<bool> {
+        let segments = self.dir.list()?;
+        let Some(i) = segments
+            .iter()
+            .rposition(|(first, _)| *first <= self.next_seq)
+        else {
+            return Ok(false);
+        };
+        let mut r = BufReader::with_capacity(1 << 20, File::open(&segments[i].1)?);
+        // Skip entries before next_seq (only on the first open or after a rollover).
+        loop {
+            let buf = r.fill_buf()?;
+            if buf.is_empty() {
+                break;
+            }
+            self.line.clear();
+            let n = r.read_until(b'\n', &mut self.line)?;
+            match quick_seq(&self.line) {
+                Some(seq) if seq < self.next_seq && self.line.last() == Some(&b'\n') => continue,
+                _ => {
+                    r.seek_relative(-(n as i64))?;
+                    break;
+                }
+            }
+        }
+        self.reader = Some(r);
+        Ok(true)
+    }
+
+    /// Calls `f` for each entry with `seq <= upto`, at most `max` of them; returns how many.
+    pub fn read(
+        &mut self,
+        upto: u64,
+        max: usize,
+        mut f: impl FnMut(EntryRef<'_>),
+    ) -> io::Result<usize> {
+        let mut count = 0;
+        while count < max && self.next_seq <= upto {
+            if self.reader.is_none() && !self.open_at()? {
+                break;
+            }
+            let r = self.reader.as_mut().expect("opened above");
+            self.line.clear();
+            let n = r.read_until(b'\n', &mut self.line)?;
+            if n == 0 || self.line.last() != Some(&b'\n') {
+                if n > 0 {
+                    r.seek_relative(-(n as i64))?;
+                }
+                // End of this segment: the next entry, if committed, starts a new one.
+                let next_exists = self.dir.segment_path(self.next_seq).exists();
+                if n == 0 && next_exists {
+                    self.reader = None;
+                    continue;
+                }
+                break;
+            }
+            let body = &self.line[..n - 1];
+            match serde_json::from_slice::<EntryRef<'_>>(body) {
+                Ok(e) if e.seq == self.next_seq => {
+                    self.next_seq += 1;
+                    count += 1;
+                    f(e);
+                }
+                Ok(e) if e.seq < self.next_seq => {}
+                _ => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "audit entry {} is unreadable or out of order",
+                            self.next_seq
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(count)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,5 +287,51 @@ mod tests {
         assert_eq!(quick_seq(br#"{"seq":42,"ts":"x"}"#), Some(42));
         assert_eq!(quick_seq(br#"{"ts":"x","seq":42}"#), None);
         assert_eq!(quick_seq(b""), None);
+    }
+}
+
+#[cfg(test)]
+mod tail_tests {
+    use super::*;
+    use crate::audit::{Action, Actor, GENESIS_HASH, NewEntry, Outcome};
+
+    fn write_entries(dir: &SegmentDir, first: u64, n: u64, prev: &mut String, partial: bool) {
+        let mut out = Vec::new();
+        let mut scratch = Vec::new();
+        for seq in first..first + n {
+            let e = NewEntry::new(Actor::default(), Action::EmployeeRead, Outcome::Success).seal(
+                seq,
+                "2026-01-01T00:00:00.000000Z",
+                prev,
+                &mut scratch,
+            );
+            *prev = e.hash.to_string();
+            out.extend_from_slice(serde_json::to_string(&e).unwrap().as_bytes());
+            out.push(b'\n');
+        }
+        if partial {
+            out.extend_from_slice(b"{\"seq\":");
+        }
+        std::fs::write(dir.segment_path(first), out).unwrap();
+    }
+
+    #[test]
+    fn tail_follows_segments_and_stops_at_the_head() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = SegmentDir::new(t.path());
+        let mut prev = GENESIS_HASH.to_owned();
+        write_entries(&dir, 1, 5, &mut prev, false);
+        write_entries(&dir, 6, 3, &mut prev, true);
+        let mut tail = Tail::new(dir.clone(), 2);
+        let mut seen = Vec::new();
+        assert_eq!(tail.read(4, 100, |e| seen.push(e.seq)).unwrap(), 2);
+        assert_eq!(tail.read(100, 2, |e| seen.push(e.seq)).unwrap(), 2);
+        assert_eq!(tail.read(100, 100, |e| seen.push(e.seq)).unwrap(), 2);
+        assert_eq!(
+            seen,
+            vec![3, 4, 5, 6, 7, 8],
+            "crosses the segment boundary in order"
+        );
+        assert_eq!(tail.next_seq(), 9, "the partial entry is not consumed");
     }
 }

@@ -132,11 +132,29 @@ struct Shared {
     stats: WriterStats,
 }
 
-/// Handle to the audit writer; clone freely. The thread stops when the last handle is dropped.
+/// Handle to the audit writer; clone freely. Dropping the last handle closes the channel and
+/// waits for the thread to finish, so the store it syncs is released deterministically (a vault
+/// can be reopened in the same process right after).
 #[derive(Clone)]
 pub struct AuditLog {
+    // Field order matters: `tx` must drop before `_joiner` joins the thread.
     tx: Sender<Request>,
     shared: Arc<Shared>,
+    _joiner: Arc<Joiner>,
+}
+
+struct Joiner(parking_lot::Mutex<Option<std::thread::JoinHandle<()>>>);
+
+impl Drop for Joiner {
+    fn drop(&mut self) {
+        if let Some(handle) = self.0.lock().take() {
+            // Every sender is gone by now (this drops with the last handle), so the thread
+            // drains what is queued and returns.
+            if handle.join().is_err() {
+                tracing::error!("the audit writer thread panicked");
+            }
+        }
+    }
 }
 
 impl AuditLog {
@@ -162,10 +180,14 @@ impl AuditLog {
             store_sync,
             shared: shared.clone(),
         };
-        std::thread::Builder::new()
+        let handle = std::thread::Builder::new()
             .name("audit-writer".into())
             .spawn(move || worker.run())?;
-        Ok(Self { tx, shared })
+        Ok(Self {
+            tx,
+            shared,
+            _joiner: Arc::new(Joiner(parking_lot::Mutex::new(Some(handle)))),
+        })
     }
 
     /// Appends an entry and waits until it is durable.

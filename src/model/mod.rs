@@ -10,6 +10,7 @@
 
 mod draft;
 mod ids;
+mod insider;
 mod role;
 mod sealed;
 mod sensitive;
@@ -20,6 +21,7 @@ mod validate;
 
 pub use draft::{AddressDraft, BankDraft, EmployeeDraft, EmployeePatch, Patch};
 pub use ids::{AlertId, EmployeeId, FlagId, IdParseError, UserId};
+pub use insider::{AlertStatus, FlagKind, Rule, Severity};
 pub use role::{Role, UserKind};
 pub use sealed::{BlindIndex, FieldName, Sealed, WrappedRecordKey};
 pub use sensitive::{

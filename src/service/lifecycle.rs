@@ -342,6 +342,13 @@ async fn open_parts(
             limiter: FailureLimiter::new(settings.auth.login_attempts_per_minute),
             slots: HashSlots::new(cores, 64),
             reader: AuditReader::new(segments),
+            flags: parking_lot::RwLock::new(
+                store
+                    .flags()
+                    .map_err(|e| VaultError::Store(e.to_string()))?,
+            ),
+            monitor_stats: super::MonitorStats::default(),
+            webhook_wake: tokio::sync::Notify::new(),
             store,
             keys,
             audit,

@@ -7,16 +7,20 @@
 //! commit (`AuditLog::sync_store`) before the response. If the audit log cannot be written the
 //! request fails with 503 and returns nothing.
 
+mod alerts;
 mod audit_log;
 mod employees;
 mod error;
+mod flags;
 mod import;
 mod keys;
 mod lifecycle;
+mod monitor_task;
 mod sealing;
 mod session;
 mod users;
 mod view;
+mod webhook;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -31,18 +35,36 @@ use crate::crypto::{Keyring, PasswordHasher};
 use crate::model::{EmployeeId, Role, UserId, UserKind};
 use crate::store::Store;
 
+pub use alerts::{AlertFilter, AlertPatch, AlertView, RiskRow};
 pub use audit_log::{AuditCheckpoint, VerifyReport};
 pub use employees::{ListPage, ListQuery, RevealRequest};
 pub use error::ServiceError;
+pub use flags::{FlagView, NewFlag};
 pub use import::{CsvDrafts, CsvRow, ImportError, ImportReport, RowError};
 pub use keys::RotateReport;
 pub use lifecycle::{InitOptions, InitOutcome, VaultError, data_dir_layout};
+pub use monitor_task::MonitorStats;
 pub use session::TokenGrant;
 pub use users::{NewUser, UserPatch, UserView};
 pub use view::EmployeeView;
 
-/// Starts the vault's periodic housekeeping (expired revocations); the monitor joins here.
+/// Starts the monitor, the webhook sender and periodic housekeeping (termination flags that
+/// became effective, expired revocations).
 pub fn spawn_background_tasks(vault: &Vault) {
+    monitor_task::spawn_monitor(vault);
+    webhook::spawn_webhook(vault);
+    let terminations = vault.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+        loop {
+            tick.tick().await;
+            match terminations.enforce_due_terminations().await {
+                Ok(n) if n > 0 => tracing::info!(disabled = n, "termination flags enforced"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not enforce due termination flags"),
+            }
+        }
+    });
     let v = vault.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
@@ -106,6 +128,10 @@ pub(crate) struct Inner {
     pub(crate) hasher: Arc<PasswordHasher>,
     pub(crate) limiter: FailureLimiter,
     pub(crate) slots: HashSlots,
+    /// Every HR flag (few; read on each reveal and by the monitor), kept in step with the store.
+    pub(crate) flags: parking_lot::RwLock<Vec<crate::store::StoredFlag>>,
+    pub(crate) monitor_stats: MonitorStats,
+    pub(crate) webhook_wake: tokio::sync::Notify,
     /// Held for the life of the process: one vault, one server.
     pub(crate) _lock: std::fs::File,
 }
@@ -129,6 +155,11 @@ impl Vault {
     /// The audit writer (for metrics and the monitor).
     pub fn audit_log(&self) -> &AuditLog {
         &self.inner.audit
+    }
+
+    /// Monitor and webhook counters.
+    pub fn monitor_stats(&self) -> &MonitorStats {
+        &self.inner.monitor_stats
     }
 
     /// The data directory.

@@ -144,6 +144,9 @@ impl Vault {
                     self.anonymous_entry(ctx, actor(), Action::AuthLoginFailed, Outcome::Denied);
                 e.reason = Some(match &user {
                     None => "unknown user".into(),
+                    Some(u) if u.disabled_reason == Some(DisabledReason::Termination) => {
+                        disabled_reason(u).into()
+                    }
                     Some(u) if u.kind != wanted => "wrong kind of credential for this user".into(),
                     Some(_) if !matched => "wrong credentials".into(),
                     Some(u) => disabled_reason(u).into(),
@@ -248,7 +251,7 @@ impl Vault {
 
 fn disabled_reason(u: &StoredUser) -> &'static str {
     match u.disabled_reason {
-        Some(DisabledReason::Termination) => "account disabled: terminated",
+        Some(DisabledReason::Termination) => crate::monitor::TERMINATED_REASON,
         _ => "account disabled",
     }
 }

@@ -8,6 +8,7 @@
 
 mod codec;
 mod employees;
+mod monitor;
 mod sled_backend;
 mod users;
 
@@ -16,6 +17,7 @@ use std::sync::Arc;
 
 pub use codec::CodecError;
 pub use employees::{EmployeeEntry, StoredEmployee, Tombstone};
+pub use monitor::{AlertChange, MonitorCursor, StoredAlert, StoredFlag};
 pub use sled_backend::SledBackend;
 pub use users::{DisabledReason, StoredUser};
 

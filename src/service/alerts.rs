@@ -1,0 +1,269 @@
+//! Alerts: listing, triage and the per-user risk score.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Principal, RequestCtx, ServiceError, Vault};
+use crate::audit::{Action, Outcome};
+use crate::auth::AccessGranted;
+use crate::clock::rfc3339;
+use crate::model::{AlertId, AlertStatus, Rule, Severity, UserId};
+use crate::monitor::{RiskInput, risk_score};
+use crate::store::{StoreError, StoredAlert};
+
+/// An alert as `GET /v1/alerts` shows it (also the webhook body).
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertView {
+    pub id: String,
+    pub rule: &'static str,
+    pub severity: &'static str,
+    pub user_id: Option<String>,
+    pub username: Option<String>,
+    pub employee_id: Option<String>,
+    pub summary: String,
+    pub evidence_seqs: Vec<u64>,
+    pub status: &'static str,
+    pub created_at: String,
+    pub updated_at: String,
+    pub note: Option<String>,
+}
+
+impl AlertView {
+    pub(crate) fn of(a: &StoredAlert) -> Self {
+        Self {
+            id: a.id.to_string(),
+            rule: a.rule.as_str(),
+            severity: a.severity.as_str(),
+            user_id: a.user_id.map(|u| u.to_string()),
+            username: a.username.clone(),
+            employee_id: a.employee_id.map(|e| e.to_string()),
+            summary: a.summary.clone(),
+            evidence_seqs: a.evidence_seqs.clone(),
+            status: a.status.as_str(),
+            created_at: rfc3339(a.created_at),
+            updated_at: rfc3339(a.updated_at),
+            note: a.note.clone(),
+        }
+    }
+}
+
+/// `GET /v1/alerts` filters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertFilter {
+    pub status: Option<String>,
+    pub severity: Option<String>,
+    pub rule: Option<String>,
+}
+
+/// `PATCH /v1/alerts/{id}` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertPatch {
+    pub status: Option<String>,
+    pub note: Option<String>,
+}
+
+/// One row of `GET /v1/risk`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RiskRow {
+    pub user_id: String,
+    pub username: Option<String>,
+    pub score: f64,
+    pub open_alerts: usize,
+}
+
+const MAX_NOTE: usize = 2000;
+
+impl Vault {
+    /// `GET /v1/alerts`, newest first.
+    pub fn list_alerts(
+        &self,
+        _grant: &AccessGranted,
+        f: AlertFilter,
+    ) -> Result<Vec<AlertView>, ServiceError> {
+        let status = f
+            .status
+            .as_deref()
+            .map(|s| {
+                AlertStatus::parse(s).ok_or_else(|| {
+                    ServiceError::invalid("status", "must be one of open, acknowledged, resolved")
+                })
+            })
+            .transpose()?;
+        let severity = f
+            .severity
+            .as_deref()
+            .map(|s| {
+                Severity::parse(s).ok_or_else(|| {
+                    ServiceError::invalid("severity", "must be one of low, medium, high, critical")
+                })
+            })
+            .transpose()?;
+        let rule = f
+            .rule
+            .as_deref()
+            .map(|s| {
+                Rule::parse(s).ok_or_else(|| ServiceError::invalid("rule", "is not a rule name"))
+            })
+            .transpose()?;
+        let mut alerts: Vec<StoredAlert> = self
+            .inner
+            .store
+            .alerts()?
+            .into_iter()
+            .filter(|a| {
+                status.is_none_or(|s| a.status == s)
+                    && severity.is_none_or(|s| a.severity == s)
+                    && rule.is_none_or(|r| a.rule == r)
+            })
+            .collect();
+        alerts.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+        Ok(alerts.iter().map(AlertView::of).collect())
+    }
+
+    /// `PATCH /v1/alerts/{id}`: triage, audited (`alert.update`).
+    pub async fn update_alert(
+        &self,
+        who: &Principal,
+        ctx: &RequestCtx,
+        _grant: &AccessGranted,
+        id: &str,
+        patch: AlertPatch,
+    ) -> Result<AlertView, ServiceError> {
+        let action = Action::AlertUpdate;
+        let status = match patch.status.as_deref() {
+            None => None,
+            Some(s) => match AlertStatus::parse(s) {
+                Some(s) => Some(s),
+                None => {
+                    return Err(self
+                        .fail(
+                            who,
+                            ctx,
+                            action,
+                            None,
+                            ServiceError::invalid(
+                                "status",
+                                "must be one of open, acknowledged, resolved",
+                            ),
+                        )
+                        .await);
+                }
+            },
+        };
+        let note = patch.note.as_deref().map(str::trim).map(str::to_owned);
+        if note.as_ref().is_some_and(|n| {
+            n.chars().count() > MAX_NOTE || n.chars().any(|c| c.is_control() && c != '\n')
+        }) {
+            return Err(self
+                .fail(
+                    who,
+                    ctx,
+                    action,
+                    None,
+                    ServiceError::invalid("note", "must be at most 2000 printable characters"),
+                )
+                .await);
+        }
+        if status.is_none() && note.is_none() {
+            return Err(self
+                .fail(
+                    who,
+                    ctx,
+                    action,
+                    None,
+                    ServiceError::invalid("status", "give a status, a note, or both"),
+                )
+                .await);
+        }
+        for _attempt in 0..3 {
+            let loaded = match id.parse::<AlertId>() {
+                Ok(id) => self.inner.store.alert(&id)?,
+                Err(_) => None,
+            };
+            let Some(loaded) = loaded else {
+                return Err(self
+                    .fail(who, ctx, action, None, ServiceError::NotFound)
+                    .await);
+            };
+            let mut next = loaded.value.clone();
+            if let Some(s) = status {
+                next.status = s;
+            }
+            if let Some(n) = &note {
+                next.note = Some(n.clone()).filter(|n| !n.is_empty());
+            }
+            next.updated_at = self.now();
+            let mut e = self.entry(who, ctx, action, Outcome::Success);
+            e.employee_id = loaded.value.employee_id;
+            e.reason = Some(format!(
+                "alert {} ({}) status {} -> {}",
+                next.id,
+                next.rule.as_str(),
+                loaded.value.status.as_str(),
+                next.status.as_str()
+            ));
+            self.record(e).await?;
+            match self.inner.store.replace_alert(&loaded, &next) {
+                Ok(()) => {
+                    self.durable().await?;
+                    return Ok(AlertView::of(&next));
+                }
+                // The monitor added evidence meanwhile: read again and re-apply the triage.
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(self
+            .fail(
+                who,
+                ctx,
+                action,
+                None,
+                ServiceError::Conflict {
+                    field: None,
+                    message: "the alert keeps changing; retry".into(),
+                },
+            )
+            .await)
+    }
+
+    /// `GET /v1/risk`: every user with any alert, highest score first.
+    pub fn risk(&self, _grant: &AccessGranted) -> Result<Vec<RiskRow>, ServiceError> {
+        let now = self.now();
+        let mut by_user: BTreeMap<UserId, (Option<String>, Vec<RiskInput>, usize)> =
+            BTreeMap::new();
+        for a in self.inner.store.alerts()? {
+            let Some(user) = a.user_id else { continue };
+            let row = by_user
+                .entry(user)
+                .or_insert_with(|| (a.username.clone(), Vec::new(), 0));
+            let factor = match a.status {
+                AlertStatus::Open => 1.0,
+                AlertStatus::Acknowledged => 0.5,
+                AlertStatus::Resolved => 0.0,
+            };
+            row.1.push(RiskInput {
+                severity: a.severity,
+                status_factor: factor,
+                created_at: a.created_at,
+            });
+            if a.status == AlertStatus::Open {
+                row.2 += 1;
+            }
+        }
+        let mut rows: Vec<RiskRow> = by_user
+            .into_iter()
+            .map(|(user, (username, inputs, open))| RiskRow {
+                user_id: user.to_string(),
+                username,
+                score: risk_score(&inputs, now),
+                open_alerts: open,
+            })
+            .collect();
+        rows.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.user_id.cmp(&b.user_id)));
+        Ok(rows)
+    }
+}

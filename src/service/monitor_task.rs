@@ -1,0 +1,628 @@
+//! The task that runs the insider-threat rules over the audit log.
+//!
+//! It tails the log from a durable cursor (`store::MonitorCursor`), rebuilding the rule windows
+//! on start by replaying the last window without raising anything, then evaluates every new
+//! committed entry. Each batch's alert changes and the new cursor are committed atomically, so
+//! after a crash the alerts match the cursor exactly and a replay raises nothing twice. Alert ids
+//! derive from (rule, subject, triggering seq), which makes a raise itself idempotent too.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use jiff::{SignedDuration, Timestamp};
+use sha2::{Digest, Sha256};
+
+use super::Vault;
+use crate::audit::{SegmentDir, Tail};
+use crate::model::{AlertId, AlertStatus, EmployeeId, UserId};
+use crate::monitor::{Directory, Engine, Event, Firing, FlagView};
+use crate::store::{
+    AlertChange, EmployeeEntry, Loaded, MonitorCursor, Store, StoreError, StoredAlert, StoredFlag,
+};
+
+const BATCH: usize = 4096;
+
+/// Counters for metrics and benchmarks.
+#[derive(Debug, Default)]
+pub struct MonitorStats {
+    /// Audit entries evaluated.
+    pub events: AtomicU64,
+    /// Alerts raised.
+    pub alerts_raised: AtomicU64,
+    /// Webhook deliveries that succeeded.
+    pub webhook_delivered: AtomicU64,
+    /// Webhook attempts that failed.
+    pub webhook_failures: AtomicU64,
+    /// Sequence number evaluated last.
+    pub processed_seq: AtomicU64,
+}
+
+/// Directory lookups against the store, memoised for one batch.
+struct StoreDirectory<'a> {
+    store: &'a Store,
+    flags: Vec<StoredFlag>,
+    users: HashMap<UserId, Option<EmployeeId>>,
+    records: HashMap<EmployeeId, (Option<String>, bool)>,
+}
+
+impl StoreDirectory<'_> {
+    fn record(&mut self, e: &EmployeeId) -> (Option<String>, bool) {
+        if let Some(r) = self.records.get(e) {
+            return r.clone();
+        }
+        let r = match self.store.employee(e) {
+            Ok(Some(l)) => match l.value {
+                EmployeeEntry::Live(rec) => (rec.public.department.clone(), rec.honeytoken),
+                EmployeeEntry::Deleted(t) => (None, t.honeytoken),
+            },
+            _ => (None, false),
+        };
+        self.records.insert(*e, r.clone());
+        r
+    }
+}
+
+impl Directory for StoreDirectory<'_> {
+    fn employee_of(&mut self, user: &UserId) -> Option<EmployeeId> {
+        *self.users.entry(*user).or_insert_with(|| {
+            self.store
+                .user(user)
+                .ok()
+                .flatten()
+                .and_then(|l| l.value.employee_id)
+        })
+    }
+    fn department_of(&mut self, employee: &EmployeeId) -> Option<String> {
+        self.record(employee).0
+    }
+    fn is_honeytoken(&mut self, employee: &EmployeeId) -> bool {
+        self.record(employee).1
+    }
+    fn flags_of(&mut self, employee: &EmployeeId) -> Vec<FlagView> {
+        self.flags
+            .iter()
+            .filter(|f| f.employee_id == *employee)
+            .map(|f| FlagView {
+                kind: f.kind,
+                effective_date: f.effective_date,
+                created_at: f.created_at,
+                cleared_at: f.cleared_at,
+            })
+            .collect()
+    }
+}
+
+/// First sequence number seen in each minute of the current window: where a restart must begin
+/// replaying to rebuild the rule windows.
+#[derive(Default)]
+struct WindowStart {
+    minutes: VecDeque<(i64, u64)>,
+}
+
+impl WindowStart {
+    fn observe(&mut self, ts: Timestamp, seq: u64, window: SignedDuration) {
+        let minute = ts.as_second().div_euclid(60);
+        if self.minutes.back().is_none_or(|(m, _)| *m < minute) {
+            self.minutes.push_back((minute, seq));
+        }
+        let oldest = (ts.as_second() - window.as_secs()).div_euclid(60) - 1;
+        while self.minutes.len() > 1 && self.minutes.front().is_some_and(|(m, _)| *m < oldest) {
+            self.minutes.pop_front();
+        }
+    }
+
+    fn first_seq(&self, fallback: u64) -> u64 {
+        self.minutes.front().map_or(fallback, |(_, s)| *s)
+    }
+}
+
+fn subject(f: &Firing) -> String {
+    match (f.user_id, f.employee_id) {
+        (Some(u), _) => u.to_string(),
+        (None, Some(e)) => format!("employee:{e}"),
+        (None, None) => "anonymous".into(),
+    }
+}
+
+fn alert_id(rule: &str, subject: &str, seq: u64) -> AlertId {
+    let digest = Sha256::new()
+        .chain_update(rule)
+        .chain_update([0])
+        .chain_update(subject)
+        .chain_update(seq.to_be_bytes())
+        .finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    bytes[6] = (bytes[6] & 0x0f) | 0x80; // UUID version 8 (custom)
+    bytes[8] = (bytes[8] & 0x3f) | 0x80; // RFC 4122 variant
+    AlertId::from_bytes(bytes)
+}
+
+/// The newest alert per key as this batch changes them.
+struct Pending {
+    prev: Option<Loaded<StoredAlert>>,
+    alert: StoredAlert,
+    key: String,
+    dirty: bool,
+}
+
+impl Vault {
+    /// Folds firings into alerts: a firing joins the latest open alert of its (rule, subject)
+    /// while inside that alert's window, otherwise raises a new one.
+    fn fold_firings(&self, firings: &[Firing]) -> Result<Vec<AlertChange>, StoreError> {
+        let window = SignedDuration::from_secs(self.inner.settings.monitor.window_secs as i64);
+        let now = self.now();
+        let mut latest: HashMap<String, usize> = HashMap::new();
+        let mut pending: Vec<Pending> = Vec::new();
+        for f in firings {
+            let key = format!("{}/{}", f.rule.as_str(), subject(f));
+            let idx = match latest.get(&key) {
+                Some(i) => Some(*i),
+                None => match self.inner.store.latest_alert(&key)? {
+                    Some(l) => {
+                        pending.push(Pending {
+                            alert: l.value.clone(),
+                            prev: Some(l),
+                            key: key.clone(),
+                            dirty: false,
+                        });
+                        latest.insert(key.clone(), pending.len() - 1);
+                        Some(pending.len() - 1)
+                    }
+                    None => None,
+                },
+            };
+            if let Some(i) = idx {
+                let a = &mut pending[i].alert;
+                let in_window = a.window_start <= f.at
+                    && f.at < a.window_start.checked_add(window).unwrap_or(Timestamp::MAX);
+                if a.status == AlertStatus::Open && in_window {
+                    let before = a.evidence_seqs.len();
+                    a.evidence_seqs.extend(&f.evidence);
+                    a.evidence_seqs.sort_unstable();
+                    a.evidence_seqs.dedup();
+                    if a.evidence_seqs.len() != before {
+                        a.updated_at = now;
+                        pending[i].dirty = true;
+                    }
+                    continue;
+                }
+            }
+            let subject = subject(f);
+            let id = alert_id(f.rule.as_str(), &subject, f.seq);
+            if pending.iter().any(|p| p.alert.id == id) || self.inner.store.alert(&id)?.is_some() {
+                // Raised before (a replay from an older cursor): never twice.
+                continue;
+            }
+            let alert = StoredAlert {
+                id,
+                rule: f.rule,
+                severity: f.rule.severity(),
+                user_id: f.user_id,
+                username: f.username.clone(),
+                employee_id: f.employee_id,
+                summary: f.summary.clone(),
+                evidence_seqs: f.evidence.clone(),
+                status: AlertStatus::Open,
+                note: None,
+                created_at: now,
+                updated_at: now,
+                window_start: f.at,
+            };
+            pending.push(Pending {
+                prev: None,
+                alert,
+                key: key.clone(),
+                dirty: true,
+            });
+            latest.insert(key, pending.len() - 1);
+        }
+        let webhook = self.inner.settings.monitor.alert_webhook.is_some();
+        Ok(pending
+            .into_iter()
+            .filter(|p| p.dirty)
+            .map(|p| match p.prev {
+                None => AlertChange::Raise {
+                    alert: p.alert,
+                    key: p.key,
+                    webhook,
+                },
+                Some(prev) => AlertChange::Update {
+                    prev,
+                    next: p.alert,
+                },
+            })
+            .collect())
+    }
+
+    fn commit_firings(
+        &self,
+        firings: &[Firing],
+        cursor: MonitorCursor,
+    ) -> Result<usize, StoreError> {
+        for _ in 0..5 {
+            let changes = self.fold_firings(firings)?;
+            match self.inner.store.commit_monitor(&changes, cursor) {
+                Ok(()) => {
+                    return Ok(changes
+                        .iter()
+                        .filter(|c| matches!(c, AlertChange::Raise { .. }))
+                        .count());
+                }
+                Err(StoreError::Conflict(_)) => continue, // an analyst triaged an alert meanwhile
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Conflict("alert"))
+    }
+}
+
+/// The monitor's working state between batches.
+pub(crate) struct Runner {
+    vault: Vault,
+    engine: Engine,
+    tail: Tail,
+    starts: WindowStart,
+    processed: u64,
+}
+
+impl Runner {
+    /// Loads the cursor and rebuilds the rule windows by replaying the last window of
+    /// already-evaluated entries (nothing fires during the rebuild).
+    pub(crate) fn start(vault: &Vault) -> Result<Self, String> {
+        let cursor = vault
+            .inner
+            .store
+            .monitor_cursor()
+            .map_err(|e| e.to_string())?;
+        let mut engine = Engine::new(vault.inner.settings.monitor.clone());
+        let window = engine.window();
+        let mut starts = WindowStart::default();
+        let mut tail = Tail::new(
+            SegmentDir::new(vault.inner.data_dir.join("audit")),
+            cursor.window_from.saturating_sub(1),
+        );
+        while tail.next_seq() <= cursor.processed {
+            let n = tail
+                .read(cursor.processed, BATCH, |e| {
+                    if let Some(ev) = Event::from_entry(&e) {
+                        starts.observe(ev.ts, ev.seq, window);
+                        engine.warm(&ev);
+                    }
+                })
+                .map_err(|e| e.to_string())?;
+            if n == 0 {
+                break;
+            }
+        }
+        let processed = cursor.processed.max(tail.next_seq().saturating_sub(1));
+        Ok(Self {
+            vault: vault.clone(),
+            engine,
+            tail,
+            starts,
+            processed,
+        })
+    }
+
+    /// Evaluates committed entries up to the current head, in batches; returns alerts raised.
+    pub(crate) fn catch_up(&mut self) -> Result<usize, String> {
+        let v = self.vault.clone();
+        let mut raised_total = 0;
+        loop {
+            let head = v.inner.audit.head().seq;
+            if self.processed >= head {
+                return Ok(raised_total);
+            }
+            let started = Instant::now();
+            let mut events = Vec::with_capacity(BATCH);
+            self.tail
+                .read(head, BATCH, |e| {
+                    if let Some(ev) = Event::from_entry(&e) {
+                        events.push(ev);
+                    }
+                })
+                .map_err(|e| e.to_string())?;
+            let last = self.tail.next_seq().saturating_sub(1);
+            if last == self.processed {
+                return Err(format!(
+                    "audit entry {} could not be read",
+                    self.processed + 1
+                ));
+            }
+            let window = self.engine.window();
+            let mut directory = StoreDirectory {
+                store: &v.inner.store,
+                flags: v.inner.flags.read().clone(),
+                users: HashMap::new(),
+                records: HashMap::new(),
+            };
+            let mut firings = Vec::new();
+            for ev in &events {
+                self.starts.observe(ev.ts, ev.seq, window);
+                firings.extend(self.engine.observe(ev, &mut directory));
+            }
+            let next = MonitorCursor {
+                processed: last,
+                window_from: self.starts.first_seq(last + 1),
+            };
+            let raised = v
+                .commit_firings(&firings, next)
+                .map_err(|e| e.to_string())?;
+            let stats = &v.inner.monitor_stats;
+            stats
+                .events
+                .fetch_add(last - self.processed, Ordering::Relaxed);
+            stats.processed_seq.store(last, Ordering::Relaxed);
+            if raised > 0 {
+                stats
+                    .alerts_raised
+                    .fetch_add(raised as u64, Ordering::Relaxed);
+                v.inner.webhook_wake.notify_one();
+                tracing::info!(
+                    raised,
+                    up_to = last,
+                    took_ms = started.elapsed().as_millis() as u64,
+                    "insider-threat alerts raised"
+                );
+            }
+            raised_total += raised;
+            self.processed = last;
+        }
+    }
+
+    /// Catches up, then waits for the next commit (or a second), forever; returns when the
+    /// audit log is gone.
+    fn run(mut self, handle: &tokio::runtime::Handle) -> Result<(), String> {
+        let mut rx = self.vault.inner.audit.subscribe();
+        loop {
+            self.catch_up()?;
+            let closed = handle.block_on(async {
+                tokio::select! {
+                    r = rx.changed() => r.is_err(),
+                    () = tokio::time::sleep(Duration::from_secs(1)) => false,
+                }
+            });
+            if closed {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Starts the monitor on its own thread (it reads files and evaluates rules: blocking work).
+pub(crate) fn spawn_monitor(vault: &Vault) {
+    let v = vault.clone();
+    let handle = tokio::runtime::Handle::current();
+    let spawned = std::thread::Builder::new().name("monitor".into()).spawn(move || {
+        let mut backoff = Duration::from_millis(200);
+        loop {
+            match Runner::start(&v).and_then(|r| r.run(&handle)) {
+                Ok(()) => return,
+                Err(e) => {
+                    tracing::error!(error = %e, "insider-threat monitor stopped; restarting from its cursor");
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                }
+            }
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start the insider-threat monitor");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    use secrecy::SecretString;
+
+    use crate::auth::Permission;
+    use crate::clock::FixedClock;
+    use crate::config::Settings;
+    use crate::crypto::{KdfParams, PasswordHasher};
+    use crate::model::{EmployeeDraft, Rule};
+    use crate::service::{InitOptions, NewFlag, NewUser, RequestCtx};
+
+    fn draft(number: &str, ssn: &str) -> EmployeeDraft {
+        serde_json::from_value(serde_json::json!({
+            "employee_number": number, "first_name": "A", "last_name": "B", "department": "R&D",
+            "hire_date": "2026-01-15", "ssn": ssn, "date_of_birth": "1990-04-01"
+        }))
+        .unwrap()
+    }
+
+    /// A vault on a fixed clock (Monday 10:00 UTC, inside business hours).
+    async fn vault(dir: &std::path::Path) -> (Vault, FixedClock) {
+        let clock = FixedClock::new("2026-03-16T10:00:00Z".parse().unwrap());
+        let hasher = Arc::new(PasswordHasher::danger_insecure_fast().unwrap());
+        let pass = SecretString::from("test passphrase".to_owned());
+        let opts = InitOptions {
+            passphrase: SecretString::from("test passphrase".to_owned()),
+            admin_password: Some(SecretString::from("admin-password".to_owned())),
+            kdf: KdfParams::danger_insecure_fast().unwrap(),
+            hasher: hasher.clone(),
+        };
+        Vault::init(dir, opts, Arc::new(clock.clone()))
+            .await
+            .unwrap();
+        let settings = Settings::parse("[monitor]\ndenied_probing_threshold = 2").unwrap();
+        (
+            Vault::open(dir, &pass, settings, Arc::new(clock.clone()), hasher)
+                .await
+                .unwrap(),
+            clock,
+        )
+    }
+
+    fn alerts_of(v: &Vault, rule: Rule) -> Vec<StoredAlert> {
+        v.inner
+            .store
+            .alerts()
+            .unwrap()
+            .into_iter()
+            .filter(|a| a.rule == rule)
+            .collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn alerts_are_raised_once_across_restarts_and_replays() {
+        let dir = tempfile::tempdir().unwrap();
+        let (v, _clock) = vault(&dir.path().join("v")).await;
+        let ctx = RequestCtx::default();
+        let admin = v.principal_named("admin").unwrap();
+        let users = v
+            .guard(&admin, &ctx, Permission::UsersManage, None)
+            .await
+            .unwrap();
+        v.create_user(
+            &admin,
+            &ctx,
+            &users,
+            NewUser {
+                username: Some("hr".into()),
+                password: Some("password-1".into()),
+                role: Some("hr".into()),
+                employee_id: None,
+                kind: None,
+            },
+        )
+        .await
+        .unwrap();
+        let hr = v.principal_named("hr").unwrap();
+        let create = v
+            .guard(&hr, &ctx, Permission::EmployeeCreate, None)
+            .await
+            .unwrap();
+        let me = v
+            .create_employee(&hr, &ctx, &create, draft("E1", "123-45-6781"), false)
+            .await
+            .unwrap();
+        let other = v
+            .create_employee(&hr, &ctx, &create, draft("E2", "123-45-6782"), false)
+            .await
+            .unwrap();
+        let link = NewUser {
+            username: Some("bob".into()),
+            password: Some("password-1".into()),
+            role: Some("hr".into()),
+            employee_id: Some(me.id.clone()),
+            kind: None,
+        };
+        v.create_user(&admin, &ctx, &users, link).await.unwrap();
+        let bob = v.principal_named("bob").unwrap();
+        let flag_grant = v
+            .guard(&hr, &ctx, Permission::HrFlagCreate, None)
+            .await
+            .unwrap();
+        let flag = NewFlag {
+            employee_id: Some(me.id.clone()),
+            kind: Some("pip".into()),
+            effective_date: Some("2026-03-01".into()),
+            note: None,
+        };
+        v.create_flag(&hr, &ctx, &flag_grant, flag).await.unwrap();
+
+        let read = v
+            .guard(&bob, &ctx, Permission::EmployeeRead, None)
+            .await
+            .unwrap();
+        v.get_employee(&bob, &ctx, &read, &other.id).await.unwrap();
+        v.get_employee(&bob, &ctx, &read, &other.id).await.unwrap();
+        for _ in 0..3 {
+            assert!(
+                v.guard(&bob, &ctx, Permission::AuditRead, None)
+                    .await
+                    .is_err()
+            );
+        }
+
+        let mut runner = Runner::start(&v).unwrap();
+        assert_eq!(
+            runner.catch_up().unwrap(),
+            2,
+            "hr_flagged_access and denied_probing"
+        );
+        let flagged = alerts_of(&v, Rule::HrFlaggedAccess);
+        assert_eq!(flagged.len(), 1);
+        assert_eq!(
+            flagged[0].evidence_seqs.len(),
+            2,
+            "the second read joined the open alert"
+        );
+        assert_eq!(
+            flagged[0].employee_id.map(|e| e.to_string()),
+            Some(me.id.clone())
+        );
+        let probing = alerts_of(&v, Rule::DeniedProbing);
+        assert_eq!(probing.len(), 1);
+        assert_eq!(
+            probing[0].evidence_seqs.len(),
+            3,
+            "threshold 2 exceeded at the third denial"
+        );
+        assert!(
+            alerts_of(&v, Rule::OffHoursAccess).is_empty(),
+            "10:00 on a Monday"
+        );
+
+        // Restart: resume from the cursor.
+        drop(runner);
+        let mut runner = Runner::start(&v).unwrap();
+        assert_eq!(runner.catch_up().unwrap(), 0);
+
+        // Lost cursor: replay everything; still nothing new, evidence unchanged.
+        v.inner
+            .store
+            .set_monitor_cursor(MonitorCursor::default())
+            .unwrap();
+        let mut runner = Runner::start(&v).unwrap();
+        assert_eq!(runner.catch_up().unwrap(), 0);
+        assert_eq!(v.inner.store.alerts().unwrap().len(), 2);
+        assert_eq!(
+            alerts_of(&v, Rule::HrFlaggedAccess)[0].evidence_seqs,
+            flagged[0].evidence_seqs
+        );
+
+        // Restriction: bob's reveal is refused while the pip flag is active.
+        let reveal = v
+            .guard(&bob, &ctx, Permission::EmployeeReveal, None)
+            .await
+            .unwrap();
+        let req = crate::service::RevealRequest {
+            fields: Some(vec!["ssn".into()]),
+            reason: Some("checking payroll".into()),
+        };
+        assert!(matches!(
+            v.reveal(&bob, &ctx, &reveal, &other.id, req).await,
+            Err(crate::service::ServiceError::Forbidden(_))
+        ));
+    }
+
+    #[test]
+    fn alert_ids_are_deterministic_per_trigger() {
+        assert_eq!(alert_id("r", "u", 7), alert_id("r", "u", 7));
+        assert_ne!(alert_id("r", "u", 7), alert_id("r", "u", 8));
+        assert_ne!(alert_id("r", "u", 7), alert_id("s", "u", 7));
+    }
+
+    #[test]
+    fn window_start_tracks_the_first_entry_of_the_window() {
+        let mut w = WindowStart::default();
+        let t0: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let win = SignedDuration::from_secs(120);
+        for i in 0..10u64 {
+            w.observe(
+                t0.checked_add(SignedDuration::from_secs(60 * i as i64))
+                    .unwrap(),
+                i + 1,
+                win,
+            );
+        }
+        // At minute 9 a 2-minute window (plus one minute of slack) starts at minute 6.
+        assert_eq!(w.first_seq(0), 7);
+    }
+}
