@@ -67,6 +67,12 @@ pub fn rfc3339(ts: Timestamp) -> String {
     ts.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
+/// Parses an RFC 3339 instant from a query string, where an unencoded `+` of a UTC offset
+/// arrives as a space (`2026-01-15T09:00:00 02:00`).
+pub fn parse_instant(s: &str) -> Option<Timestamp> {
+    s.parse().ok().or_else(|| s.replace(' ', "+").parse().ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,6 +84,14 @@ mod tests {
         assert_eq!(clock.now(), start);
         clock.advance_secs(61);
         assert_eq!(clock.now().as_second() - start.as_second(), 61);
+    }
+
+    #[test]
+    fn query_string_offsets_survive_plus_decoding() {
+        let want: Timestamp = "2026-01-15T07:00:00Z".parse().unwrap();
+        assert_eq!(parse_instant("2026-01-15T09:00:00+02:00"), Some(want));
+        assert_eq!(parse_instant("2026-01-15T09:00:00 02:00"), Some(want));
+        assert_eq!(parse_instant("yesterday"), None);
     }
 
     #[test]

@@ -242,8 +242,16 @@ fn parse_webhook(url: &str) -> Result<String, ConfigError> {
             "monitor.alert_webhook: https is not supported by this build's webhook client; point it at a local relay (http://127.0.0.1:...) that forwards over TLS".into(),
         ));
     }
-    let ok = url.starts_with("http://") && url.len() <= 2048 && !url.chars().any(|c| c.is_whitespace() || c.is_control());
-    if ok { Ok(url.to_owned()) } else { Err(ConfigError("monitor.alert_webhook: must be an http:// URL".into())) }
+    let ok = url.starts_with("http://")
+        && url.len() <= 2048
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control());
+    if ok {
+        Ok(url.to_owned())
+    } else {
+        Err(ConfigError(
+            "monitor.alert_webhook: must be an http:// URL".into(),
+        ))
+    }
 }
 
 impl Settings {

@@ -19,6 +19,7 @@ pub(super) fn router() -> Router<Vault> {
         .route("/v1/audit", get(list))
         .route("/v1/audit/verify", get(verify))
         .route("/v1/audit/head", get(head))
+        .route("/v1/audit/exports/{sha256}", get(export_ids))
 }
 
 /// Field order as the contract lists it (a `json!` map would sort the keys).
@@ -108,4 +109,23 @@ async fn verify(
 async fn head(State(v): State<Vault>, Auth(p): Auth, Ctx(ctx): Ctx) -> Result<Response, ApiError> {
     let grant = v.guard(&p, &ctx, Permission::AuditRead, None).await?;
     Ok(json(StatusCode::OK, &v.audit_checkpoint(&grant)))
+}
+
+/// The id list of a large payroll export, named by its SHA-256 in the export's audit entry.
+async fn export_ids(
+    State(v): State<Vault>,
+    Auth(p): Auth,
+    Ctx(ctx): Ctx,
+    axum::extract::Path(digest): axum::extract::Path<String>,
+) -> Result<Response, ApiError> {
+    let grant = v.guard(&p, &ctx, Permission::AuditRead, None).await?;
+    let ids = v.export_ids(&grant, &digest).await?;
+    Ok(axum::response::IntoResponse::into_response((
+        StatusCode::OK,
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )],
+        ids,
+    )))
 }

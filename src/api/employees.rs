@@ -41,11 +41,19 @@ async fn create(
     State(v): State<Vault>,
     Auth(p): Auth,
     Ctx(ctx): Ctx,
+    headers: HeaderMap,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     let grant = v.guard(&p, &ctx, Permission::EmployeeCreate, None).await?;
+    // The key binds to the exact body bytes; computed before parsing wipes the buffer.
+    let idempotency = match headers.get("idempotency-key") {
+        None => None,
+        Some(h) => Some(v.idempotency_key(h.to_str().unwrap_or("\u{0}"), &body)?),
+    };
     let draft: EmployeeDraft = parse_json(body)?;
-    let view = v.create_employee(&p, &ctx, &grant, draft, false).await?;
+    let view = v
+        .create_employee(&p, &ctx, &grant, draft, false, idempotency)
+        .await?;
     Ok(created(&view))
 }
 

@@ -9,6 +9,7 @@ mod employees;
 mod error;
 mod extract;
 mod monitor;
+mod payroll;
 mod session;
 mod users;
 
@@ -45,6 +46,7 @@ pub fn app(vault: Vault) -> Router {
         .merge(employees::router())
         .merge(audit::router())
         .merge(monitor::router())
+        .merge(payroll::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))

@@ -130,6 +130,7 @@ async fn create_honeytoken(
         .await?;
     let draft: EmployeeDraft = parse_json(body)?;
     Ok(created(
-        &v.create_employee(&p, &ctx, &grant, draft, true).await?,
+        &v.create_employee(&p, &ctx, &grant, draft, true, None)
+            .await?,
     ))
 }

@@ -4,7 +4,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch};
+use axum::routing::{get, patch, post};
 
 use super::error::ApiError;
 use super::extract::{Auth, Body, Ctx, json, parse_json};
@@ -21,6 +21,10 @@ pub(super) fn router() -> Router<Vault> {
     Router::new()
         .route("/v1/users", get(list).post(create))
         .route("/v1/users/{id}", patch(update).delete(remove))
+        .route(
+            "/v1/users/{id}/client-secret",
+            post(rotate_secret).delete(revoke_secret),
+        )
 }
 
 async fn create(
@@ -66,5 +70,29 @@ async fn remove(
 ) -> Result<Response, ApiError> {
     let grant = v.guard(&p, &ctx, Permission::UsersManage, None).await?;
     v.delete_user(&p, &ctx, &grant, &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn rotate_secret(
+    State(v): State<Vault>,
+    Auth(p): Auth,
+    Ctx(ctx): Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let grant = v.guard(&p, &ctx, Permission::UsersManage, None).await?;
+    Ok(json(
+        StatusCode::OK,
+        &v.rotate_client_secret(&p, &ctx, &grant, &id).await?,
+    ))
+}
+
+async fn revoke_secret(
+    State(v): State<Vault>,
+    Auth(p): Auth,
+    Ctx(ctx): Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let grant = v.guard(&p, &ctx, Permission::UsersManage, None).await?;
+    v.revoke_client_secret(&p, &ctx, &grant, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

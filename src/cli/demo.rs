@@ -247,7 +247,7 @@ pub(super) async fn demo(listen: SocketAddr) -> Result<(), CliError> {
     let mut synth = Synth(u64::from_le_bytes(seed) | 1);
     for i in 0..25 {
         vault
-            .create_employee(&hr, &ctx, &hr_grant, synth.draft(i), false)
+            .create_employee(&hr, &ctx, &hr_grant, synth.draft(i), false, None)
             .await
             .map_err(err)?;
     }

@@ -2,7 +2,9 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::{EmployeeView, Principal, RequestCtx, ServiceError, Vault, redact_numbers};
@@ -13,7 +15,7 @@ use crate::model::{
     BankAccount, EmployeeDraft, EmployeeId, EmployeeStatus, FieldError, FieldName, HomeAddress,
     NewEmployee, Ssn, ValidationErrors,
 };
-use crate::store::{EmployeeEntry, Loaded, StoreError, StoredEmployee};
+use crate::store::{EmployeeEntry, Loaded, StoreError, StoredEmployee, StoredIdempotency};
 
 /// `GET /v1/employees` parameters, as received.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -60,6 +62,18 @@ pub struct LookupRequest {
     pub ssn: Option<String>,
 }
 
+/// A validated `Idempotency-Key` and the keyed digest of the body it came with.
+#[derive(Debug, Clone)]
+pub struct IdempotencyKey {
+    key: String,
+    body_mac: [u8; 32],
+}
+
+enum Replay {
+    Done(Box<EmployeeView>),
+    Fresh(Option<Loaded<StoredIdempotency>>),
+}
+
 const MIN_REASON: usize = 10;
 const MAX_REASON: usize = 1000;
 
@@ -87,6 +101,8 @@ impl Vault {
     }
 
     /// Creates a record (or, with `honeytoken`, a decoy) and returns it as the caller may see it.
+    /// With an idempotency key, a retry with the same body returns the record the first request
+    /// created (no second record); the same key with another body is a 409.
     pub async fn create_employee(
         &self,
         who: &Principal,
@@ -94,11 +110,19 @@ impl Vault {
         grant: &AccessGranted,
         draft: EmployeeDraft,
         honeytoken: bool,
+        idempotency: Option<IdempotencyKey>,
     ) -> Result<EmployeeView, ServiceError> {
         let action = if honeytoken {
             Action::HoneytokenCreate
         } else {
             Action::EmployeeCreate
+        };
+        let expired = match &idempotency {
+            None => None,
+            Some(k) => match self.idempotent_replay(who, ctx, grant, action, k).await? {
+                Replay::Done(view) => return Ok(*view),
+                Replay::Fresh(expired) => expired,
+            },
         };
         let new = match NewEmployee::parse(&draft) {
             Ok(n) => n,
@@ -114,29 +138,16 @@ impl Vault {
             .employee_id_by_number(&new.public.employee_number)?
             .is_some()
         {
-            return Err(self
-                .fail(
-                    who,
-                    ctx,
-                    action,
-                    None,
-                    ServiceError::conflict("employee_number", "employee_number is already in use"),
-                )
-                .await);
+            let err =
+                ServiceError::conflict("employee_number", "employee_number is already in use");
+            return Err(self.fail(who, ctx, action, None, err).await);
         }
         if store
             .employee_id_by_ssn(&self.inner.keys.index_key().ssn(&new.sensitive.ssn))?
             .is_some()
         {
-            return Err(self
-                .fail(
-                    who,
-                    ctx,
-                    action,
-                    None,
-                    ServiceError::conflict("ssn", "a record with this ssn already exists"),
-                )
-                .await);
+            let err = ServiceError::conflict("ssn", "a record with this ssn already exists");
+            return Err(self.fail(who, ctx, action, None, err).await);
         }
         let id = EmployeeId::random();
         let now = self.now();
@@ -150,11 +161,97 @@ impl Vault {
         let mut e = self.entry(who, ctx, action, Outcome::Success);
         e.employee_id = Some(id);
         let recorded = self.record(e).await?;
-        if let Err(err) = store.insert_employee(&rec) {
-            return Err(self.write_failed(who, ctx, action, id, err).await);
+        let reservation = idempotency.as_ref().map(|k| StoredIdempotency {
+            user_id: who.user_id,
+            key: k.key.clone(),
+            body_mac: k.body_mac,
+            employee_id: id,
+            created_at: now,
+        });
+        let inserted = match &reservation {
+            None => store.insert_employee(&rec),
+            Some(r) => store.insert_employee_idempotent(&rec, Some((r, expired.as_ref()))),
+        };
+        match inserted {
+            Ok(()) => {}
+            Err(StoreError::Conflict("idempotency")) => {
+                // A concurrent request with the same key won: this one created nothing.
+                let _ = self
+                    .write_failed(who, ctx, action, id, StoreError::Conflict("idempotency"))
+                    .await;
+                let key = idempotency.as_ref().expect("a reservation implies a key");
+                return match self.idempotent_replay(who, ctx, grant, action, key).await? {
+                    Replay::Done(view) => Ok(*view),
+                    Replay::Fresh(_) => Err(ServiceError::Conflict {
+                        field: None,
+                        message: "the Idempotency-Key is in use; retry".into(),
+                    }),
+                };
+            }
+            Err(err) => return Err(self.write_failed(who, ctx, action, id, err).await),
         }
         self.durable().await?;
         self.view(grant, &recorded, &rec)
+    }
+
+    /// Looks up an idempotency key: the original record (audited as a replay), a 409 for another
+    /// body, or `Fresh` (with the expired reservation to replace, if any) to go ahead.
+    async fn idempotent_replay(
+        &self,
+        who: &Principal,
+        ctx: &RequestCtx,
+        grant: &AccessGranted,
+        action: Action,
+        k: &IdempotencyKey,
+    ) -> Result<Replay, ServiceError> {
+        let Some(found) = self.inner.store.idempotency(&who.user_id, &k.key)? else {
+            return Ok(Replay::Fresh(None));
+        };
+        let expires = found
+            .value
+            .created_at
+            .checked_add(SignedDuration::from_hours(24))
+            .unwrap_or(Timestamp::MAX);
+        if expires <= self.now() {
+            return Ok(Replay::Fresh(Some(found)));
+        }
+        let employee = found.value.employee_id;
+        if !bool::from(found.value.body_mac.ct_eq(&k.body_mac)) {
+            let err = ServiceError::Conflict {
+                field: None,
+                message: "this Idempotency-Key was already used with a different request body"
+                    .into(),
+            };
+            return Err(self.fail(who, ctx, action, Some(employee), err).await);
+        }
+        let Some((_, rec)) = self.load_live(&employee)? else {
+            return Err(self
+                .fail(who, ctx, action, Some(employee), ServiceError::NotFound)
+                .await);
+        };
+        let mut e = self.entry(who, ctx, action, Outcome::Success);
+        e.employee_id = Some(employee);
+        e.reason = Some("idempotent replay: no new record".into());
+        let recorded = self.record(e).await?;
+        Ok(Replay::Done(Box::new(self.view(grant, &recorded, &rec)?)))
+    }
+
+    /// Validates an `Idempotency-Key` header (1-255 visible ASCII characters) and computes the
+    /// keyed digest of the body it is bound to.
+    pub fn idempotency_key(&self, key: &str, body: &[u8]) -> Result<IdempotencyKey, ServiceError> {
+        if !(1..=255).contains(&key.len()) || !key.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ServiceError::BadRequest(
+                "Idempotency-Key must be 1-255 visible ASCII characters".into(),
+            ));
+        }
+        Ok(IdempotencyKey {
+            key: key.to_owned(),
+            body_mac: self
+                .inner
+                .keys
+                .index_key()
+                .mac(b"hrvault/idempotency/v1", body),
+        })
     }
 
     /// A write that was audited as successful did not apply (a concurrent request won a race,

@@ -16,6 +16,7 @@ mod import;
 mod keys;
 mod lifecycle;
 mod monitor_task;
+mod payroll;
 mod sealing;
 mod session;
 mod users;
@@ -37,13 +38,14 @@ use crate::store::Store;
 
 pub use alerts::{AlertFilter, AlertPatch, AlertView, RiskRow};
 pub use audit_log::{AuditCheckpoint, VerifyReport};
-pub use employees::{ListPage, ListQuery, RevealRequest};
+pub use employees::{IdempotencyKey, ListPage, ListQuery, LookupRequest, RevealRequest};
 pub use error::ServiceError;
 pub use flags::{FlagView, NewFlag};
 pub use import::{CsvDrafts, CsvRow, ImportError, ImportReport, RowError};
 pub use keys::RotateReport;
 pub use lifecycle::{InitOptions, InitOutcome, VaultError, data_dir_layout};
 pub use monitor_task::MonitorStats;
+pub use payroll::{ExportChunk, INLINE_IDS};
 pub use session::TokenGrant;
 pub use users::{NewUser, UserPatch, UserView};
 pub use view::EmployeeView;
@@ -72,12 +74,22 @@ pub fn spawn_background_tasks(vault: &Vault) {
             tick.tick().await;
             let store = v.inner.store.clone();
             let now = v.now();
-            match tokio::task::spawn_blocking(move || store.purge_revoked(now)).await {
-                Ok(Ok(n)) if n > 0 => {
-                    tracing::debug!(purged = n, "expired token revocations removed")
+            let day_ago = now
+                .checked_sub(jiff::SignedDuration::from_hours(24))
+                .unwrap_or(now);
+            let purge = move || -> Result<(usize, usize), crate::store::StoreError> {
+                Ok((store.purge_revoked(now)?, store.purge_idempotency(day_ago)?))
+            };
+            match tokio::task::spawn_blocking(purge).await {
+                Ok(Ok((revoked, keys))) => {
+                    tracing::debug!(
+                        revoked,
+                        idempotency_keys = keys,
+                        "expired revocations and idempotency keys removed"
+                    )
                 }
-                Ok(Err(e)) => tracing::warn!(error = %e, "could not purge expired revocations"),
-                _ => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "housekeeping failed"),
+                Err(_) => {}
             }
         }
     });

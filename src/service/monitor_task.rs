@@ -498,11 +498,11 @@ mod tests {
             .await
             .unwrap();
         let me = v
-            .create_employee(&hr, &ctx, &create, draft("E1", "123-45-6781"), false)
+            .create_employee(&hr, &ctx, &create, draft("E1", "123-45-6781"), false, None)
             .await
             .unwrap();
         let other = v
-            .create_employee(&hr, &ctx, &create, draft("E2", "123-45-6782"), false)
+            .create_employee(&hr, &ctx, &create, draft("E2", "123-45-6782"), false, None)
             .await
             .unwrap();
         let link = NewUser {

@@ -393,4 +393,81 @@ impl Vault {
         }
         self.durable().await
     }
+
+    /// `POST /v1/users/{id}/client-secret`: a new secret for a service account, shown once; the
+    /// old secret and every token issued with it stop working at once.
+    pub async fn rotate_client_secret(
+        &self,
+        who: &Principal,
+        ctx: &RequestCtx,
+        _grant: &AccessGranted,
+        id: &str,
+    ) -> Result<UserView, ServiceError> {
+        let secret = generate_secret()?;
+        let credential = self.hash_secret(&secret).await?;
+        let user = self
+            .replace_credential(who, ctx, id, credential, "client secret rotated")
+            .await?;
+        let mut view = UserView::of(&user);
+        view.client_secret = Some(secret.expose_secret().to_owned());
+        Ok(view)
+    }
+
+    /// `DELETE /v1/users/{id}/client-secret`: the account keeps its identity and audit history
+    /// but cannot authenticate until a new secret is rotated in.
+    pub async fn revoke_client_secret(
+        &self,
+        who: &Principal,
+        ctx: &RequestCtx,
+        _grant: &AccessGranted,
+        id: &str,
+    ) -> Result<(), ServiceError> {
+        // A hash of a random secret nobody is ever told: no input matches it.
+        let unusable = self.hash_secret(&generate_secret()?).await?;
+        self.replace_credential(who, ctx, id, unusable, "client secret revoked")
+            .await
+            .map(|_| ())
+    }
+
+    async fn replace_credential(
+        &self,
+        who: &Principal,
+        ctx: &RequestCtx,
+        id: &str,
+        credential: String,
+        what: &str,
+    ) -> Result<StoredUser, ServiceError> {
+        let action = Action::UserUpdate;
+        let Some(loaded) = self.load_user(id)? else {
+            return Err(self
+                .fail(who, ctx, action, None, ServiceError::NotFound)
+                .await);
+        };
+        if loaded.value.kind != UserKind::Service {
+            let err = ServiceError::Conflict {
+                field: None,
+                message: "only service accounts have a client secret".into(),
+            };
+            return Err(self.fail(who, ctx, action, None, err).await);
+        }
+        let mut next = loaded.value.clone();
+        next.credential = credential;
+        next.token_generation = next.token_generation.wrapping_add(1);
+        next.updated_at = self.now();
+        let mut e = self.entry(who, ctx, action, Outcome::Success);
+        e.reason = Some(format!("user {} ({}): {what}", next.id, next.username));
+        self.record(e).await?;
+        if let Err(err) = self.inner.store.replace_user(&loaded, &next) {
+            let mapped = match err {
+                StoreError::Conflict(_) => ServiceError::Conflict {
+                    field: None,
+                    message: "the user was changed concurrently; retry".into(),
+                },
+                other => other.into(),
+            };
+            return Err(self.fail(who, ctx, action, None, mapped).await);
+        }
+        self.durable().await?;
+        Ok(next)
+    }
 }

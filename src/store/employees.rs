@@ -109,8 +109,21 @@ impl Store {
 
     /// Inserts a new record; `Conflict("employee_number" | "ssn")` if either is taken.
     pub fn insert_employee(&self, e: &StoredEmployee) -> Result<(), StoreError> {
+        self.insert_employee_idempotent(e, None)
+    }
+
+    /// Inserts a new record and, atomically with it, reserves an idempotency key (replacing an
+    /// expired reservation if given): `Conflict("idempotency")` if another request took the key.
+    pub fn insert_employee_idempotent(
+        &self,
+        e: &StoredEmployee,
+        idempotency: Option<(
+            &super::StoredIdempotency,
+            Option<&Loaded<super::StoredIdempotency>>,
+        )>,
+    ) -> Result<(), StoreError> {
         let id = e.id.as_bytes().to_vec();
-        self.backend.apply(&Batch {
+        let mut batch = Batch {
             checks: vec![
                 Check::Absent(Tree::Employees, id.clone(), "id"),
                 Check::Absent(
@@ -134,7 +147,11 @@ impl Store {
                 Op::Put(Tree::SsnIndex, e.ssn_index.0.to_vec(), id),
                 Op::Put(Tree::Changes, change_key(e.updated_at, &e.id), vec![]),
             ],
-        })
+        };
+        if let Some((reservation, replacing)) = idempotency {
+            reservation.reserve(replacing, &mut batch);
+        }
+        self.backend.apply(&batch)
     }
 
     /// Replaces `prev` with `next` if nobody changed it since it was read

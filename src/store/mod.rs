@@ -8,6 +8,7 @@
 
 mod codec;
 mod employees;
+mod idempotency;
 mod monitor;
 mod sled_backend;
 mod users;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 
 pub use codec::CodecError;
 pub use employees::{EmployeeEntry, StoredEmployee, Tombstone};
+pub use idempotency::StoredIdempotency;
 pub use monitor::{AlertChange, MonitorCursor, StoredAlert, StoredFlag};
 pub use sled_backend::SledBackend;
 pub use users::{DisabledReason, StoredUser};

@@ -1,0 +1,330 @@
+//! `GET /v1/payroll/export`: NDJSON for payroll systems, streamed with bounded memory.
+//!
+//! Two passes over the change index (ordered by last change, then id: a stable order):
+//! 1. **Plan**: which records go out (live, non-honeytoken; with `updated_since`, deletions too).
+//!    The ids are written to a plan file, not kept in memory.
+//! 2. **Audit**: one `employee.export` entry naming them — inline in `employee_ids` for up to
+//!    `INLINE_IDS` records, otherwise a count plus the SHA-256 of the id list, which is kept as
+//!    `audit/exports/<sha256>.ids` (served at `GET /v1/audit/exports/{sha256}`).
+//! 3. **Stream**: only after the entry is durable, each record is decrypted and sent as one line,
+//!    64 KiB at a time through a bounded channel, so a slow client slows the producer instead of
+//!    growing memory.
+//!
+//! A record deleted since `updated_since` is a line `{"id","deleted":true,"deleted_at"}`; a
+//! record that changes or disappears between the passes is sent as it is when streamed.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use jiff::Timestamp;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
+use zeroize::Zeroizing;
+
+use super::{Principal, RequestCtx, ServiceError, Vault};
+use crate::audit::{Action, AuditRecorded, Outcome};
+use crate::auth::AccessGranted;
+use crate::clock::rfc3339;
+use crate::model::{BankAccount, EmployeeId, HomeAddress};
+use crate::store::{EmployeeEntry, StoredEmployee};
+
+/// Exports with more records than this list a digest instead of the ids.
+pub const INLINE_IDS: usize = 10_000;
+const CHUNK: usize = 64 * 1024;
+
+/// A body chunk of the export, or the error that ends it.
+pub type ExportChunk = Result<Bytes, std::io::Error>;
+
+/// One record as payroll receives it: every field but `date_of_birth`, in full.
+#[derive(Serialize)]
+struct PayrollLine<'a> {
+    id: String,
+    employee_number: &'a str,
+    first_name: &'a str,
+    last_name: &'a str,
+    preferred_name: &'a Option<String>,
+    work_email: &'a Option<String>,
+    department: &'a Option<String>,
+    job_title: &'a Option<String>,
+    manager_id: Option<String>,
+    location: &'a Option<String>,
+    hire_date: String,
+    status: &'static str,
+    termination_date: Option<String>,
+    ssn: &'a str,
+    home_address: Option<&'a HomeAddress>,
+    bank_account: Option<&'a BankAccount>,
+    version: u64,
+    created_at: String,
+    updated_at: String,
+}
+
+#[derive(Serialize)]
+struct DeletedLine {
+    id: String,
+    deleted: bool,
+    deleted_at: String,
+}
+
+struct Plan {
+    path: PathBuf,
+    records: usize,
+    deletions: usize,
+    inline: Vec<EmployeeId>,
+    digest: String,
+}
+
+fn io_err(e: impl std::fmt::Display) -> ServiceError {
+    tracing::error!(error = %e, "payroll export I/O failed");
+    ServiceError::Internal
+}
+
+impl Vault {
+    /// Pass 1: writes the plan (one id per line, `-` prefix for deletions) and hashes the ids.
+    fn plan_export(&self, since: Option<Timestamp>) -> Result<Plan, ServiceError> {
+        let dir = self.inner.data_dir.join("audit").join("exports");
+        fs::create_dir_all(&dir).map_err(io_err)?;
+        let path = dir.join(format!("plan-{}.tmp", uuid::Uuid::new_v4()));
+        let mut out = BufWriter::new(
+            OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+                .map_err(io_err)?,
+        );
+        let mut digest = Sha256::new();
+        let mut plan = Plan {
+            path,
+            records: 0,
+            deletions: 0,
+            inline: Vec::new(),
+            digest: String::new(),
+        };
+        for change in self.inner.store.changes_since(since) {
+            let (_, id) = change?;
+            let Some(entry) = self.inner.store.employee(&id)? else {
+                continue;
+            };
+            let line = match &entry.value {
+                EmployeeEntry::Live(r) if !r.honeytoken => {
+                    plan.records += 1;
+                    if plan.inline.len() <= INLINE_IDS {
+                        plan.inline.push(id);
+                    }
+                    format!("{id}\n")
+                }
+                EmployeeEntry::Deleted(t) if !t.honeytoken && since.is_some() => {
+                    plan.deletions += 1;
+                    format!("-{id}\n")
+                }
+                _ => continue,
+            };
+            digest.update(line.as_bytes());
+            out.write_all(line.as_bytes()).map_err(io_err)?;
+        }
+        out.flush().map_err(io_err)?;
+        out.get_ref().sync_all().map_err(io_err)?;
+        plan.digest = hex::encode(digest.finalize());
+        Ok(plan)
+    }
+
+    fn payroll_line(
+        &self,
+        grant: &AccessGranted,
+        recorded: &AuditRecorded,
+        rec: &StoredEmployee,
+        out: &mut Zeroizing<Vec<u8>>,
+    ) -> Result<(), ServiceError> {
+        let key = self.key_for_response(grant, recorded, rec)?;
+        let ssn = Self::open_ssn(&key, rec)?.formatted();
+        let address = Self::open_address(&key, rec)?;
+        let bank = Self::open_bank(&key, rec)?;
+        let p = &rec.public;
+        let line = PayrollLine {
+            id: rec.id.to_string(),
+            employee_number: &p.employee_number,
+            first_name: &p.first_name,
+            last_name: &p.last_name,
+            preferred_name: &p.preferred_name,
+            work_email: &p.work_email,
+            department: &p.department,
+            job_title: &p.job_title,
+            manager_id: p.manager_id.map(|m| m.to_string()),
+            location: &p.location,
+            hire_date: p.hire_date.to_string(),
+            status: p.status.as_str(),
+            termination_date: p.termination_date.map(|d| d.to_string()),
+            ssn: &ssn,
+            home_address: address.as_ref(),
+            bank_account: bank.as_ref(),
+            version: rec.version,
+            created_at: rfc3339(rec.created_at),
+            updated_at: rfc3339(rec.updated_at),
+        };
+        serde_json::to_writer(&mut **out, &line).map_err(|_| ServiceError::Internal)?;
+        out.push(b'\n');
+        Ok(())
+    }
+
+    /// Pass 3: streams the planned lines into `tx`; removes the plan file unless it is the
+    /// audited id list.
+    fn stream_export(
+        &self,
+        grant: AccessGranted,
+        recorded: AuditRecorded,
+        plan_path: &Path,
+        tx: &mpsc::Sender<ExportChunk>,
+    ) -> Result<(), ServiceError> {
+        let reader = BufReader::new(File::open(plan_path).map_err(io_err)?);
+        let mut chunk = Zeroizing::new(Vec::with_capacity(CHUNK + 4096));
+        for line in reader.lines() {
+            let line = line.map_err(io_err)?;
+            let (deleted, id) = match line.strip_prefix('-') {
+                Some(rest) => (true, rest),
+                None => (false, line.as_str()),
+            };
+            let id: EmployeeId = id.parse().map_err(|_| io_err("plan file damaged"))?;
+            match self.inner.store.employee(&id)?.map(|l| l.value) {
+                Some(EmployeeEntry::Live(rec)) if !deleted => {
+                    self.payroll_line(&grant, &recorded, &rec, &mut chunk)?
+                }
+                Some(EmployeeEntry::Deleted(t)) => {
+                    serde_json::to_writer(
+                        &mut *chunk,
+                        &DeletedLine {
+                            id: t.id.to_string(),
+                            deleted: true,
+                            deleted_at: rfc3339(t.deleted_at),
+                        },
+                    )
+                    .map_err(|_| ServiceError::Internal)?;
+                    chunk.push(b'\n');
+                }
+                _ => continue,
+            }
+            if chunk.len() >= CHUNK {
+                let bytes = Bytes::copy_from_slice(&chunk);
+                chunk.clear();
+                if tx.blocking_send(Ok(bytes)).is_err() {
+                    return Ok(()); // the client went away
+                }
+            }
+        }
+        if !chunk.is_empty() {
+            let _ = tx.blocking_send(Ok(Bytes::copy_from_slice(&chunk)));
+        }
+        Ok(())
+    }
+
+    /// `GET /v1/payroll/export[?updated_since=RFC3339]`: plans, audits, then returns the stream.
+    pub async fn payroll_export(
+        &self,
+        who: &Principal,
+        ctx: &RequestCtx,
+        grant: &AccessGranted,
+        updated_since: Option<&str>,
+    ) -> Result<mpsc::Receiver<ExportChunk>, ServiceError> {
+        let action = Action::EmployeeExport;
+        let since = match updated_since {
+            None => None,
+            Some(s) => match crate::clock::parse_instant(s) {
+                Some(t) => Some(t),
+                None => {
+                    let err = ServiceError::invalid(
+                        "updated_since",
+                        "must be an RFC 3339 timestamp, e.g. 2026-01-15T09:00:00Z",
+                    );
+                    return Err(self.fail(who, ctx, action, None, err).await);
+                }
+            },
+        };
+        let v = self.clone();
+        let plan = tokio::task::spawn_blocking(move || v.plan_export(since))
+            .await
+            .map_err(|_| ServiceError::Internal)??;
+        let mut e = self.entry(who, ctx, action, Outcome::Success);
+        let scope = since.map_or("full export".to_owned(), |s| {
+            format!("changes since {}", rfc3339(s))
+        });
+        let keep_list = plan.records > INLINE_IDS;
+        if keep_list {
+            let kept = plan.path.with_file_name(format!("{}.ids", plan.digest));
+            fs::rename(&plan.path, &kept).map_err(io_err)?;
+            File::open(kept.parent().expect("exports dir"))
+                .and_then(|d| d.sync_all())
+                .map_err(io_err)?;
+            e.reason = Some(format!(
+                "payroll {scope}: {} records, {} deletions; ids in audit/exports/{}.ids (sha256 {})",
+                plan.records, plan.deletions, plan.digest, plan.digest
+            ));
+        } else {
+            e.employee_ids = Some(plan.inline.clone());
+            e.reason = Some(format!(
+                "payroll {scope}: {} records, {} deletions",
+                plan.records, plan.deletions
+            ));
+        }
+        let path = if keep_list {
+            plan.path.with_file_name(format!("{}.ids", plan.digest))
+        } else {
+            plan.path.clone()
+        };
+        let recorded = match self.record(e).await {
+            Ok(r) => r,
+            Err(err) => {
+                if !keep_list {
+                    let _ = fs::remove_file(&path);
+                }
+                return Err(err);
+            }
+        };
+        let (tx, rx) = mpsc::channel(4);
+        let v = self.clone();
+        let grant = *grant;
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = v.stream_export(grant, recorded, &path, &tx) {
+                tracing::error!(error = %e, "payroll export stream failed part way");
+                let _ = tx.blocking_send(Err(std::io::Error::other(
+                    "export failed; see the server log",
+                )));
+            }
+            if !keep_list {
+                let _ = fs::remove_file(&path);
+            }
+        });
+        Ok(rx)
+    }
+
+    /// The id list of a large export (`GET /v1/audit/exports/{sha256}`), checked against its
+    /// digest before it is served.
+    pub async fn export_ids(
+        &self,
+        _grant: &AccessGranted,
+        digest: &str,
+    ) -> Result<Vec<u8>, ServiceError> {
+        if digest.len() != 64
+            || !digest
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        {
+            return Err(ServiceError::NotFound);
+        }
+        let path = self
+            .inner
+            .data_dir
+            .join("audit")
+            .join("exports")
+            .join(format!("{digest}.ids"));
+        let bytes = tokio::fs::read(&path)
+            .await
+            .map_err(|_| ServiceError::NotFound)?;
+        if hex::encode(Sha256::digest(&bytes)) != digest {
+            tracing::error!(%digest, "an export id list does not match its digest");
+            return Err(ServiceError::Internal);
+        }
+        Ok(bytes)
+    }
+}
