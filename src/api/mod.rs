@@ -41,6 +41,7 @@ static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn app(vault: Vault) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
         .merge(session::router())
         .merge(users::router())
         .merge(employees::router())
@@ -48,6 +49,7 @@ pub fn app(vault: Vault) -> Router {
         .merge(monitor::router())
         .merge(payroll::router())
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(vault.clone(), count_request))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
@@ -104,6 +106,39 @@ async fn healthz(State(v): State<Vault>) -> Response {
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json")],
         r#"{"status":"ok"}"#,
+    )
+        .into_response()
+}
+
+/// Counts every response by route template (never the raw path: it holds ids).
+async fn count_request(State(v): State<Vault>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let method = req.method().as_str().to_owned();
+    let started = std::time::Instant::now();
+    let resp = next.run(req).await;
+    v.metrics().http(
+        &route,
+        &method,
+        resp.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    resp
+}
+
+/// `GET /metrics`: OpenMetrics text (Prometheus scrapes it). No auth, like `/healthz`: it holds
+/// counts by route and rule, never an id or a value; bind the server to a private address.
+async fn metrics(State(v): State<Vault>) -> Response {
+    let body = v.metrics().render(v.audit_log().head().seq);
+    (
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        body,
     )
         .into_response()
 }

@@ -24,7 +24,9 @@ pub use export::{ExportFormat, export, ocsf_event};
 pub use reader::{AuditQuery, AuditReader, QueryPage, Tail};
 pub use segment::{Head, RecoveryReport, SegmentDir};
 pub use verify::{ChainVerifier, HeadView, Verdict, verify_data_dir, verify_reader};
-pub use writer::{AuditLog, AuditRecorded, Durable, FileSink, LogSink, StoreSync, WriterStats};
+pub use writer::{
+    AuditLog, AuditRecorded, CommitObserver, Durable, FileSink, LogSink, StoreSync, WriterStats,
+};
 
 /// Why an entry could not be recorded: the request must fail closed (503).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

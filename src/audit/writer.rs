@@ -125,7 +125,12 @@ pub struct WriterStats {
     pub failures: AtomicU64,
 }
 
+/// Called after every group commit with (entries, time taken, succeeded): how metrics see the
+/// writer without this module depending on a metrics library.
+pub type CommitObserver = Box<dyn Fn(u64, std::time::Duration, bool) + Send + Sync>;
+
 struct Shared {
+    observer: std::sync::OnceLock<CommitObserver>,
     head: RwLock<Head>,
     committed: watch::Sender<u64>,
     poisoned: AtomicBool,
@@ -168,6 +173,7 @@ impl AuditLog {
         let (tx, rx) = crossbeam_channel::unbounded();
         let (committed, _) = watch::channel(head.seq);
         let shared = Arc::new(Shared {
+            observer: std::sync::OnceLock::new(),
             head: RwLock::new(head),
             committed,
             poisoned: AtomicBool::new(false),
@@ -216,6 +222,11 @@ impl AuditLog {
     /// Watches the last durable sequence number (the monitor tails the log with it).
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.shared.committed.subscribe()
+    }
+
+    /// Installs the commit observer (once).
+    pub fn set_observer(&self, observer: CommitObserver) {
+        let _ = self.shared.observer.set(observer);
     }
 
     /// Whether a failed sync has stopped the writer.
@@ -272,10 +283,14 @@ impl Worker {
                 }
             }
             let result = self.commit(&buf, appended > 0, store_sync);
+            let took = started.elapsed();
             self.shared
                 .stats
                 .commit_nanos
-                .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                .fetch_add(took.as_nanos() as u64, Ordering::Relaxed);
+            if let Some(observe) = self.shared.observer.get() {
+                observe(appended, took, result.is_ok());
+            }
             match result {
                 Ok(()) => {
                     *self.shared.head.write() = head.clone();

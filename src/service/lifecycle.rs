@@ -332,6 +332,11 @@ async fn open_parts(
         Box::new(move || sync_store.sync().map_err(|e| e.to_string())),
     )
     .map_err(|e| VaultError::Audit(e.to_string()))?;
+    let metrics = Arc::new(super::Metrics::new());
+    let observed = metrics.clone();
+    audit.set_observer(Box::new(move |entries, took, ok| {
+        observed.audit_commit(entries, took.as_secs_f64(), ok)
+    }));
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2);
@@ -347,7 +352,7 @@ async fn open_parts(
                     .flags()
                     .map_err(|e| VaultError::Store(e.to_string()))?,
             ),
-            monitor_stats: super::MonitorStats::default(),
+            metrics,
             webhook_wake: tokio::sync::Notify::new(),
             store,
             keys,

@@ -15,6 +15,7 @@ mod flags;
 mod import;
 mod keys;
 mod lifecycle;
+mod metrics;
 mod monitor_task;
 mod payroll;
 mod sealing;
@@ -44,7 +45,7 @@ pub use flags::{FlagView, NewFlag};
 pub use import::{CsvDrafts, CsvRow, ImportError, ImportReport, RowError};
 pub use keys::RotateReport;
 pub use lifecycle::{InitOptions, InitOutcome, VaultError, data_dir_layout};
-pub use monitor_task::MonitorStats;
+pub use metrics::Metrics;
 pub use payroll::{ExportChunk, INLINE_IDS};
 pub use session::TokenGrant;
 pub use users::{NewUser, UserPatch, UserView};
@@ -142,7 +143,7 @@ pub(crate) struct Inner {
     pub(crate) slots: HashSlots,
     /// Every HR flag (few; read on each reveal and by the monitor), kept in step with the store.
     pub(crate) flags: parking_lot::RwLock<Vec<crate::store::StoredFlag>>,
-    pub(crate) monitor_stats: MonitorStats,
+    pub(crate) metrics: Arc<Metrics>,
     pub(crate) webhook_wake: tokio::sync::Notify,
     /// Held for the life of the process: one vault, one server.
     pub(crate) _lock: std::fs::File,
@@ -169,9 +170,9 @@ impl Vault {
         &self.inner.audit
     }
 
-    /// Monitor and webhook counters.
-    pub fn monitor_stats(&self) -> &MonitorStats {
-        &self.inner.monitor_stats
+    /// Every metric (also read by the benchmarks).
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
     }
 
     /// The data directory.

@@ -7,7 +7,6 @@
 //! derive from (rule, subject, triggering seq), which makes a raise itself idempotent too.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
@@ -22,21 +21,6 @@ use crate::store::{
 };
 
 const BATCH: usize = 4096;
-
-/// Counters for metrics and benchmarks.
-#[derive(Debug, Default)]
-pub struct MonitorStats {
-    /// Audit entries evaluated.
-    pub events: AtomicU64,
-    /// Alerts raised.
-    pub alerts_raised: AtomicU64,
-    /// Webhook deliveries that succeeded.
-    pub webhook_delivered: AtomicU64,
-    /// Webhook attempts that failed.
-    pub webhook_failures: AtomicU64,
-    /// Sequence number evaluated last.
-    pub processed_seq: AtomicU64,
-}
 
 /// Directory lookups against the store, memoised for one batch.
 struct StoreDirectory<'a> {
@@ -236,19 +220,23 @@ impl Vault {
             .collect())
     }
 
+    /// Commits a batch; returns the rules of the alerts it raised.
     fn commit_firings(
         &self,
         firings: &[Firing],
         cursor: MonitorCursor,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<Vec<&'static str>, StoreError> {
         for _ in 0..5 {
             let changes = self.fold_firings(firings)?;
             match self.inner.store.commit_monitor(&changes, cursor) {
                 Ok(()) => {
                     return Ok(changes
                         .iter()
-                        .filter(|c| matches!(c, AlertChange::Raise { .. }))
-                        .count());
+                        .filter_map(|c| match c {
+                            AlertChange::Raise { alert, .. } => Some(alert.rule.as_str()),
+                            AlertChange::Update { .. } => None,
+                        })
+                        .collect());
                 }
                 Err(StoreError::Conflict(_)) => continue, // an analyst triaged an alert meanwhile
                 Err(e) => return Err(e),
@@ -350,24 +338,22 @@ impl Runner {
             let raised = v
                 .commit_firings(&firings, next)
                 .map_err(|e| e.to_string())?;
-            let stats = &v.inner.monitor_stats;
-            stats
-                .events
-                .fetch_add(last - self.processed, Ordering::Relaxed);
-            stats.processed_seq.store(last, Ordering::Relaxed);
-            if raised > 0 {
-                stats
-                    .alerts_raised
-                    .fetch_add(raised as u64, Ordering::Relaxed);
+            let metrics = &v.inner.metrics;
+            metrics.monitor_events.inc_by(last - self.processed);
+            metrics.monitor_processed.set(last as i64);
+            if !raised.is_empty() {
+                for rule in &raised {
+                    metrics.alert_raised(rule);
+                }
                 v.inner.webhook_wake.notify_one();
                 tracing::info!(
-                    raised,
+                    raised = raised.len(),
                     up_to = last,
                     took_ms = started.elapsed().as_millis() as u64,
                     "insider-threat alerts raised"
                 );
             }
-            raised_total += raised;
+            raised_total += raised.len();
             self.processed = last;
         }
     }

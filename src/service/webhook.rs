@@ -1,10 +1,9 @@
 //! Delivers each new alert once to `monitor.alert_webhook`: a signed JSON POST, retried with
 //! exponential backoff, from a durable outbox (an alert raised just before a crash is delivered
 //! after the restart). Never on a user's request path: a slow or dead receiver delays nothing
-//! but its own deliveries. Failures are logged and counted (`MonitorStats::webhook_failures`).
+//! but its own deliveries. Failures are logged and counted (`hrvault_webhook_failures_total`).
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -91,16 +90,10 @@ pub(crate) fn spawn_webhook(vault: &Vault) {
                             tracing::error!(error = %e, alert_id = %id, "cannot mark a webhook delivered");
                         }
                         retry_at.remove(&id);
-                        v.inner
-                            .monitor_stats
-                            .webhook_delivered
-                            .fetch_add(1, Ordering::Relaxed);
+                        v.inner.metrics.webhook_delivered.inc();
                     }
                     Err(why) => {
-                        v.inner
-                            .monitor_stats
-                            .webhook_failures
-                            .fetch_add(1, Ordering::Relaxed);
+                        v.inner.metrics.webhook_failures.inc();
                         let backoff = retry_at
                             .get(&id)
                             .map_or(Duration::from_secs(1), |(_, b)| (*b * 2).min(MAX_BACKOFF));
