@@ -222,7 +222,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
 }
 
 fn must_be_vault(dir: &Path) -> Result<(), CliError> {
-    if crate::service::data_dir_layout(dir).0.exists() {
+    if crate::service::data_dir_layout(dir).keys.exists() {
         Ok(())
     } else {
         Err(CliError::usage(format!(

@@ -23,7 +23,7 @@ pub use draft::{AddressDraft, BankDraft, EmployeeDraft, EmployeePatch, Patch};
 pub use ids::{AlertId, EmployeeId, FlagId, IdParseError, UserId};
 pub use insider::{AlertStatus, FlagKind, Rule, Severity};
 pub use role::{Role, UserKind};
-pub use sealed::{BlindIndex, FieldName, Sealed, WrappedRecordKey};
+pub use sealed::{BlindIndex, FieldName, RecordKeyRef, Sealed, WrappedRecordKey};
 pub use sensitive::{
     BankAccount, DateOfBirth, HomeAddress, MaskedAddress, MaskedBankAccount, SensitiveFields,
 };

@@ -73,3 +73,15 @@ impl std::fmt::Debug for BlindIndex {
         f.write_str("BlindIndex(..)")
     }
 }
+
+/// Where a record's wrapped key lives: a slot of the key-slot file (which is overwritten in
+/// place when the record is shredded), and the versions its wrap is bound to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordKeyRef {
+    /// Slot number in `keyslots.bin`.
+    pub slot: u64,
+    /// Master key version that wraps it.
+    pub master_version: u32,
+    /// The record key's own version.
+    pub key_version: u32,
+}

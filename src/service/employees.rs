@@ -10,7 +10,6 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 use super::{EmployeeView, Principal, RequestCtx, ServiceError, Vault, redact_numbers};
 use crate::audit::{Action, Outcome};
 use crate::auth::AccessGranted;
-use crate::crypto::RecordKey;
 use crate::model::{
     BankAccount, EmployeeDraft, EmployeeId, EmployeeStatus, FieldError, FieldName, HomeAddress,
     NewEmployee, Ssn, ValidationErrors,
@@ -151,16 +150,32 @@ impl Vault {
         }
         let id = EmployeeId::random();
         let now = self.now();
-        let rec = self.seal_record(
+        let (key, key_ref) = self.new_record_key(&id)?;
+        let sealed = self.seal_record(
             id,
-            &RecordKey::generate()?,
+            &key,
+            key_ref,
             new.public,
             &new.sensitive,
             (1, now, now, honeytoken),
-        )?;
+        );
+        drop(key);
+        let rec = match sealed {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = self.inner.store.release_record_key(key_ref.slot);
+                return Err(e);
+            }
+        };
         let mut e = self.entry(who, ctx, action, Outcome::Success);
         e.employee_id = Some(id);
-        let recorded = self.record(e).await?;
+        let recorded = match self.record(e).await {
+            Ok(r) => r,
+            Err(err) => {
+                let _ = self.inner.store.release_record_key(key_ref.slot);
+                return Err(err);
+            }
+        };
         let reservation = idempotency.as_ref().map(|k| StoredIdempotency {
             user_id: who.user_id,
             key: k.key.clone(),
@@ -172,6 +187,9 @@ impl Vault {
             None => store.insert_employee(&rec),
             Some(r) => store.insert_employee_idempotent(&rec, Some((r, expired.as_ref()))),
         };
+        if inserted.is_err() {
+            let _ = self.inner.store.release_record_key(key_ref.slot);
+        }
         match inserted {
             Ok(()) => {}
             Err(StoreError::Conflict("idempotency")) => {
@@ -473,6 +491,7 @@ impl Vault {
         let next = self.seal_record(
             rec.id,
             &key,
+            rec.record_key,
             new.public,
             &new.sensitive,
             (rec.version + 1, rec.created_at, self.now(), rec.honeytoken),
@@ -520,7 +539,14 @@ impl Vault {
         if let Err(err) = self.inner.store.shred_employee(&loaded, self.now()) {
             return Err(self.write_failed(who, ctx, action, rec.id, err).await);
         }
-        self.durable().await
+        // The tombstone (with its shred mark) is durable before the key slot is overwritten, so
+        // a crash can never leave a live record without its key.
+        self.durable().await?;
+        let store = self.inner.store.clone();
+        tokio::task::spawn_blocking(move || store.complete_pending_shreds())
+            .await
+            .map_err(|_| ServiceError::Internal)??;
+        Ok(())
     }
 
     /// `POST /v1/employees/{id}/reveal`: the requested fields in full, audited with the reason.

@@ -12,7 +12,6 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{ServiceError, Vault};
 use crate::audit::{Action, Actor, NewEntry, Outcome};
-use crate::crypto::RecordKey;
 use crate::model::{AddressDraft, BankDraft, BlindIndex, EmployeeDraft, EmployeeId, NewEmployee};
 use crate::store::StoredEmployee;
 
@@ -295,13 +294,21 @@ impl Vault {
                 continue;
             }
             let id = EmployeeId::random();
-            let rec = self.seal_record(
+            let (key, key_ref) = self.new_record_key(&id)?;
+            let rec = match self.seal_record(
                 id,
-                &RecordKey::generate().map_err(ServiceError::from)?,
+                &key,
+                key_ref,
                 new.public,
                 &new.sensitive,
                 (1, now, now, false),
-            )?;
+            ) {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = store.release_record_key(key_ref.slot);
+                    return Err(e.into());
+                }
+            };
             numbers.insert(key_num);
             ssns.insert(index);
             accepted.push(rec);

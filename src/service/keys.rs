@@ -6,7 +6,6 @@ use super::lifecycle::{data_dir_layout, replace_file};
 use super::{ServiceError, Vault};
 use crate::audit::{Action, Actor, NewEntry, Outcome};
 use crate::clock::rfc3339;
-use crate::store::StoredEmployee;
 
 /// What a rotation did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,19 +42,19 @@ impl Vault {
             tracing::error!(error = %e, "key rotation refused");
             ServiceError::Internal
         })?;
-        let (keys_path, ..) = data_dir_layout(&self.inner.data_dir);
+        let keys_path = data_dir_layout(&self.inner.data_dir).keys;
         replace_file(&keys_path, &keyfile.to_bytes()).map_err(|e| {
             tracing::error!(error = %e, "cannot write the key file");
             ServiceError::Internal
         })?;
 
         let mut failed = 0usize;
-        let rewrapped = self.inner.store.rewrite_employees(|rec| {
-            if rec.record_key.master_version == version {
+        let rewrapped = self.inner.store.rewrap_record_keys(|rec, wrapped| {
+            if wrapped.master_version == version {
                 return None;
             }
-            match ring.rewrap_record_key(&rec.id, &rec.record_key) {
-                Ok(record_key) => Some(StoredEmployee { record_key, ..rec.clone() }),
+            match ring.rewrap_record_key(&rec.id, &wrapped) {
+                Ok(new) => Some(new),
                 Err(_) => {
                     tracing::error!(employee_id = %rec.id, "record key does not unwrap; left as is");
                     failed += 1;
@@ -63,6 +62,9 @@ impl Vault {
                 }
             }
         })?;
+        // New slots and the switched records are durable before the old slots are zeroed.
+        self.durable().await?;
+        self.inner.store.complete_pending_shreds()?;
         let mut e = NewEntry::new(
             Actor::default(),
             Action::KeysRotate,

@@ -66,13 +66,29 @@ pub enum VaultError {
 }
 
 /// Paths of a data dir's parts.
-pub fn data_dir_layout(dir: &Path) -> (PathBuf, PathBuf, PathBuf, PathBuf) {
-    (
-        dir.join("vault.keys"),
-        dir.join("vault.lock"),
-        dir.join("db"),
-        dir.join("audit"),
-    )
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// `vault.keys`: KDF parameters, key check value, wrapped master and service keys.
+    pub keys: PathBuf,
+    /// `vault.lock`: held by the one process using the vault.
+    pub lock: PathBuf,
+    /// `db/`: sled.
+    pub db: PathBuf,
+    /// `audit/`: the hash-chained segments.
+    pub audit: PathBuf,
+    /// `keyslots.bin`: wrapped record keys, overwritten in place when shredded.
+    pub slots: PathBuf,
+}
+
+/// The parts of the data dir `dir`.
+pub fn data_dir_layout(dir: &Path) -> Layout {
+    Layout {
+        keys: dir.join("vault.keys"),
+        lock: dir.join("vault.lock"),
+        db: dir.join("db"),
+        audit: dir.join("audit"),
+        slots: dir.join("keyslots.bin"),
+    }
 }
 
 /// Inputs of `init`.
@@ -108,7 +124,13 @@ impl Vault {
         opts: InitOptions,
         clock: SharedClock,
     ) -> Result<InitOutcome, VaultError> {
-        let (keys_path, lock_path, db_path, audit_path) = data_dir_layout(dir);
+        let Layout {
+            keys: keys_path,
+            lock: lock_path,
+            db: db_path,
+            audit: audit_path,
+            slots: slots_path,
+        } = data_dir_layout(dir);
         if keys_path.exists() {
             return Err(VaultError::AlreadyExists(dir.into()));
         }
@@ -136,8 +158,8 @@ impl Vault {
         let (keyfile, keyring) = KeyFile::create(&opts.passphrase, opts.kdf, &rfc3339(now))?;
         let lock = lock_file(&lock_path, dir)?;
         write_new_file(&keys_path, &keyfile.to_bytes())?;
-        let (store, _) =
-            Store::open_sled(&db_path).map_err(|e| VaultError::Store(e.to_string()))?;
+        let store = Store::open_sled(&db_path, &slots_path)
+            .map_err(|e| VaultError::Store(e.to_string()))?;
         SegmentDir::new(&audit_path).create().map_err(io)?;
 
         let generated = match opts.admin_password {
@@ -216,7 +238,13 @@ impl Vault {
         clock: SharedClock,
         hasher: Arc<PasswordHasher>,
     ) -> Result<Self, VaultError> {
-        let (keys_path, lock_path, db_path, _) = data_dir_layout(dir);
+        let Layout {
+            keys: keys_path,
+            lock: lock_path,
+            db: db_path,
+            slots: slots_path,
+            ..
+        } = data_dir_layout(dir);
         let bytes = match fs::read(&keys_path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -234,8 +262,8 @@ impl Vault {
                 other => VaultError::KeyFile(other),
             })?;
         let lock = lock_file(&lock_path, dir)?;
-        let (store, _) =
-            Store::open_sled(&db_path).map_err(|e| VaultError::Store(e.to_string()))?;
+        let store = Store::open_sled(&db_path, &slots_path)
+            .map_err(|e| VaultError::Store(e.to_string()))?;
         open_parts(
             dir,
             Unsealed {
@@ -261,15 +289,21 @@ impl Vault {
         hasher: Arc<PasswordHasher>,
         wrap: Box<dyn FnOnce(FileSink) -> Box<dyn LogSink> + Send>,
     ) -> Result<Self, VaultError> {
-        let (keys_path, lock_path, db_path, _) = data_dir_layout(dir);
+        let Layout {
+            keys: keys_path,
+            lock: lock_path,
+            db: db_path,
+            slots: slots_path,
+            ..
+        } = data_dir_layout(dir);
         let keyfile = KeyFile::from_bytes(&fs::read(&keys_path).map_err(io)?)?;
         let keyring = keyfile.unseal(passphrase).map_err(|e| match e {
             KeyFileError::WrongPassphrase => VaultError::WrongPassphrase(dir.into()),
             other => VaultError::KeyFile(other),
         })?;
         let lock = lock_file(&lock_path, dir)?;
-        let (store, _) =
-            Store::open_sled(&db_path).map_err(|e| VaultError::Store(e.to_string()))?;
+        let store = Store::open_sled(&db_path, &slots_path)
+            .map_err(|e| VaultError::Store(e.to_string()))?;
         open_parts(
             dir,
             Unsealed {
@@ -287,7 +321,7 @@ impl Vault {
 
     /// Re-reads the key file (for `keys rotate`).
     pub fn key_file(&self) -> Result<KeyFile, VaultError> {
-        let (keys_path, ..) = data_dir_layout(&self.inner.data_dir);
+        let keys_path = data_dir_layout(&self.inner.data_dir).keys;
         Ok(KeyFile::from_bytes(&fs::read(keys_path).map_err(io)?)?)
     }
 }
@@ -308,7 +342,7 @@ async fn open_parts(
     wrap: Box<dyn FnOnce(FileSink) -> Box<dyn LogSink> + Send>,
 ) -> Result<Vault, VaultError> {
     let Unsealed { keys, store, lock } = unsealed;
-    let (_, _, _, audit_path) = data_dir_layout(dir);
+    let audit_path = data_dir_layout(dir).audit;
     let segments = SegmentDir::new(&audit_path);
     let (head, report, (_, current)) = segments
         .recover()

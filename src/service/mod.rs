@@ -44,7 +44,7 @@ pub use error::ServiceError;
 pub use flags::{FlagView, NewFlag};
 pub use import::{CsvDrafts, CsvRow, ImportError, ImportReport, RowError};
 pub use keys::RotateReport;
-pub use lifecycle::{InitOptions, InitOutcome, VaultError, data_dir_layout};
+pub use lifecycle::{InitOptions, InitOutcome, Layout, VaultError, data_dir_layout};
 pub use metrics::Metrics;
 pub use payroll::{ExportChunk, INLINE_IDS};
 pub use session::TokenGrant;

@@ -12,8 +12,8 @@ use crate::audit::AuditRecorded;
 use crate::auth::AccessGranted;
 use crate::crypto::RecordKey;
 use crate::model::{
-    BankAccount, DateOfBirth, EmployeeId, FieldName, HomeAddress, PublicFields, SensitiveFields,
-    Ssn,
+    BankAccount, DateOfBirth, EmployeeId, FieldName, HomeAddress, PublicFields, RecordKeyRef,
+    SensitiveFields, Ssn,
 };
 use crate::store::StoredEmployee;
 
@@ -24,6 +24,7 @@ impl Vault {
         &self,
         id: EmployeeId,
         key: &RecordKey,
+        key_ref: RecordKeyRef,
         public: PublicFields,
         sensitive: &SensitiveFields,
         meta: (u64, Timestamp, Timestamp, bool),
@@ -38,7 +39,7 @@ impl Vault {
             created_at,
             updated_at,
             honeytoken,
-            record_key: keys.wrap_record_key(&id, key)?,
+            record_key: key_ref,
             ssn: key.seal_field(&id, FieldName::Ssn, ssn_text.as_bytes())?,
             ssn_index: keys.index_key().ssn(&sensitive.ssn),
             date_of_birth: key.seal_field(
@@ -59,11 +60,29 @@ impl Vault {
         })
     }
 
+    /// A fresh record key for `id`, wrapped under the current master key and stored in its own
+    /// key slot (freed with `release_record_key` if the record is not stored after all).
+    pub(crate) fn new_record_key(
+        &self,
+        id: &EmployeeId,
+    ) -> Result<(RecordKey, RecordKeyRef), ServiceError> {
+        let key = RecordKey::generate()?;
+        let wrapped = self.inner.keys.wrap_record_key(id, &key)?;
+        let slot = self.inner.store.put_record_key(&wrapped.sealed)?;
+        Ok((
+            key,
+            RecordKeyRef {
+                slot,
+                master_version: wrapped.master_version,
+                key_version: wrapped.key_version,
+            },
+        ))
+    }
+
+    /// The record's key, unwrapped from its slot.
     pub(crate) fn record_key(&self, rec: &StoredEmployee) -> Result<RecordKey, ServiceError> {
-        Ok(self
-            .inner
-            .keys
-            .unwrap_record_key(&rec.id, &rec.record_key)?)
+        let wrapped = self.inner.store.record_key(rec)?;
+        Ok(self.inner.keys.unwrap_record_key(&rec.id, &wrapped)?)
     }
 
     /// Opens one field. Stored bytes that do not open are a damaged or tampered store: 500,

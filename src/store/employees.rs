@@ -4,7 +4,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::{Batch, Check, Loaded, Op, Store, StoreError, Tree, codec};
-use crate::model::{BlindIndex, EmployeeId, PublicFields, Sealed, WrappedRecordKey};
+use crate::model::{BlindIndex, EmployeeId, PublicFields, RecordKeyRef, Sealed, WrappedRecordKey};
 
 /// A live record as stored: public fields in clear, each sensitive field sealed on its own.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -17,7 +17,8 @@ pub struct StoredEmployee {
     pub updated_at: Timestamp,
     /// A decoy created by security; never exported to payroll.
     pub honeytoken: bool,
-    pub record_key: WrappedRecordKey,
+    /// Where the wrapped record key is (its only copy lives in the key-slot file).
+    pub record_key: RecordKeyRef,
     pub ssn: Sealed,
     /// Blind index of the SSN (kept to remove the index entry on change or delete).
     pub ssn_index: BlindIndex,
@@ -208,8 +209,10 @@ impl Store {
         self.backend.apply(&b)
     }
 
-    /// Crypto-shreds a record: its wrapped key and sealed fields are replaced by a tombstone and
-    /// its index entries removed (the SSN and employee number become reusable).
+    /// Crypto-shreds a record: a tombstone replaces it, its index entries go (the SSN and
+    /// employee number become reusable), and its key slot is marked for zeroing in the same
+    /// batch. The caller makes that durable, then calls `complete_pending_shreds`, which
+    /// overwrites the slot: only then is the record key gone for good.
     pub fn shred_employee(
         &self,
         prev: &Loaded<EmployeeEntry>,
@@ -242,9 +245,78 @@ impl Store {
                 Op::Delete(Tree::SsnIndex, old.ssn_index.0.to_vec()),
                 Op::Delete(Tree::Changes, prev.value.change_key()),
                 Op::Put(Tree::Changes, change_key(deleted_at, &old.id), vec![]),
+                Op::Put(
+                    Tree::ShredPending,
+                    old.record_key.slot.to_be_bytes().to_vec(),
+                    vec![],
+                ),
             ],
         })?;
         Ok(tomb)
+    }
+
+    /// Stores a wrapped record key in a fresh slot (durable with the next `sync`).
+    pub fn put_record_key(&self, sealed: &Sealed) -> Result<u64, StoreError> {
+        self.slots
+            .put(&sealed.0)
+            .map_err(|e| StoreError::Engine(format!("key slots: {e}")))
+    }
+
+    /// Frees a slot whose record was never stored.
+    pub fn release_record_key(&self, slot: u64) -> Result<(), StoreError> {
+        self.slots
+            .shred(slot)
+            .map_err(|e| StoreError::Engine(format!("key slots: {e}")))
+    }
+
+    /// The wrapped key of a live record.
+    pub fn record_key(&self, rec: &StoredEmployee) -> Result<WrappedRecordKey, StoreError> {
+        let r = rec.record_key;
+        match self
+            .slots
+            .get(r.slot)
+            .map_err(|e| StoreError::Engine(format!("key slots: {e}")))?
+        {
+            Some(bytes) => Ok(WrappedRecordKey {
+                master_version: r.master_version,
+                key_version: r.key_version,
+                sealed: Sealed(bytes),
+            }),
+            None => Err(StoreError::Codec(codec::CodecError::Malformed)),
+        }
+    }
+
+    /// Zeroes every slot marked by a durable shred (after a delete or a rotation, and at start
+    /// for any a crash interrupted), syncs the slot file, then drops the marks.
+    pub fn complete_pending_shreds(&self) -> Result<usize, StoreError> {
+        let pending: Vec<Vec<u8>> = self
+            .backend
+            .range(Tree::ShredPending, &[], None)
+            .map(|r| r.map(|(k, _)| k))
+            .collect::<Result<_, _>>()?;
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        for k in &pending {
+            let slot = k
+                .as_slice()
+                .try_into()
+                .map(u64::from_be_bytes)
+                .map_err(|_| codec::CodecError::Malformed)?;
+            self.release_record_key(slot)?;
+        }
+        self.slots
+            .sync()
+            .map_err(|e| StoreError::Engine(format!("key slots: {e}")))?;
+        let n = pending.len();
+        self.backend.apply(&Batch {
+            checks: vec![],
+            ops: pending
+                .into_iter()
+                .map(|k| Op::Delete(Tree::ShredPending, k))
+                .collect(),
+        })?;
+        Ok(n)
     }
 
     /// Records and tombstones in id order, strictly after `after`.
@@ -279,12 +351,13 @@ impl Store {
             .map(|r| r.and_then(|(k, _)| parse_change_key(&k)))
     }
 
-    /// Re-encodes every live record through `f` (key rotation); each write is compare-and-set.
-    pub fn rewrite_employees(
+    /// Key rotation: for every live record, `f` may return a re-wrapped key; it goes to a new
+    /// slot, the record is switched to it (compare-and-set) and the old slot is marked for
+    /// shredding. Returns how many were re-wrapped; the caller syncs, then completes the shreds.
+    pub fn rewrap_record_keys(
         &self,
-        mut f: impl FnMut(&StoredEmployee) -> Option<StoredEmployee>,
+        mut f: impl FnMut(&StoredEmployee, WrappedRecordKey) -> Option<WrappedRecordKey>,
     ) -> Result<usize, StoreError> {
-        let mut changed = 0;
         let ids: Vec<EmployeeId> = self
             .employees_after(None)
             .filter_map(|r| match r {
@@ -293,6 +366,7 @@ impl Store {
                 Err(e) => Some(Err(e)),
             })
             .collect::<Result<_, _>>()?;
+        let mut changed = 0;
         for id in ids {
             let Some(prev) = self.employee(&id)? else {
                 continue;
@@ -300,23 +374,42 @@ impl Store {
             let Some(live) = prev.value.live() else {
                 continue;
             };
-            if let Some(next) = f(live) {
-                let id = next.id.as_bytes().to_vec();
-                self.backend.apply(&Batch {
-                    checks: vec![Check::Equals(
-                        Tree::Employees,
-                        id.clone(),
-                        prev.raw.clone(),
-                        "version",
-                    )],
-                    ops: vec![Op::Put(
+            let Some(new_key) = f(live, self.record_key(live)?) else {
+                continue;
+            };
+            let slot = self.put_record_key(&new_key.sealed)?;
+            let mut next = live.clone();
+            next.record_key = RecordKeyRef {
+                slot,
+                master_version: new_key.master_version,
+                key_version: new_key.key_version,
+            };
+            let id = next.id.as_bytes().to_vec();
+            let applied = self.backend.apply(&Batch {
+                checks: vec![Check::Equals(
+                    Tree::Employees,
+                    id.clone(),
+                    prev.raw.clone(),
+                    "version",
+                )],
+                ops: vec![
+                    Op::Put(
                         Tree::Employees,
                         id,
                         codec::encode(&EmployeeEntry::Live(Box::new(next))),
-                    )],
-                })?;
-                changed += 1;
+                    ),
+                    Op::Put(
+                        Tree::ShredPending,
+                        live.record_key.slot.to_be_bytes().to_vec(),
+                        vec![],
+                    ),
+                ],
+            });
+            if let Err(e) = applied {
+                self.release_record_key(slot)?;
+                return Err(e);
             }
+            changed += 1;
         }
         Ok(changed)
     }
@@ -349,10 +442,10 @@ mod tests {
             created_at: at.parse().unwrap(),
             updated_at: at.parse().unwrap(),
             honeytoken: false,
-            record_key: WrappedRecordKey {
+            record_key: RecordKeyRef {
+                slot: 0,
                 master_version: 1,
                 key_version: 1,
-                sealed: Sealed(vec![1; 60]),
             },
             ssn: Sealed(vec![2; 40]),
             ssn_index: BlindIndex([ssn_idx; 32]),
@@ -430,14 +523,37 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let a = record("E1", 1, "2026-01-01T00:00:00Z");
         {
-            let (store, _) = Store::open_sled(dir.path()).unwrap();
+            let store = Store::open_sled(&dir.path().join("db"), &dir.path().join("k")).unwrap();
             store.insert_employee(&a).unwrap();
             store.sync().unwrap();
         }
-        let (store, _) = Store::open_sled(dir.path()).unwrap();
+        let store = Store::open_sled(&dir.path().join("db"), &dir.path().join("k")).unwrap();
         assert_eq!(
             store.employee(&a.id).unwrap().unwrap().value,
             EmployeeEntry::Live(Box::new(a))
         );
+    }
+
+    #[test]
+    fn a_shredded_key_is_zeroed_after_the_tombstone_even_across_a_crash() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = || Store::open_sled(&dir.path().join("db"), &dir.path().join("keyslots.bin")).unwrap();
+        let store = open();
+        let sealed = Sealed(vec![0xAB; 60]);
+        let mut a = record("E1", 1, "2026-01-01T00:00:00Z");
+        a.record_key.slot = store.put_record_key(&sealed).unwrap();
+        store.insert_employee(&a).unwrap();
+        assert_eq!(store.record_key(&a).unwrap().sealed, sealed);
+        let loaded = store.employee(&a.id).unwrap().unwrap();
+        store.shred_employee(&loaded, "2026-02-01T00:00:00Z".parse().unwrap()).unwrap();
+        assert!(store.record_key(&a).is_ok(), "the slot is zeroed only once the tombstone is durable");
+        store.sync().unwrap();
+        // Crash before completing the shred: the reopened store finishes it.
+        drop(store);
+        let store = open();
+        assert!(store.record_key(&a).is_err());
+        let bytes = std::fs::read(dir.path().join("keyslots.bin")).unwrap();
+        assert!(!bytes.windows(60).any(|w| w == [0xAB; 60]), "the wrapped key is gone from disk");
+        assert_eq!(store.complete_pending_shreds().unwrap(), 0, "nothing left pending");
     }
 }

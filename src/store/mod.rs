@@ -9,6 +9,7 @@
 mod codec;
 mod employees;
 mod idempotency;
+mod keyslots;
 mod monitor;
 mod sled_backend;
 mod users;
@@ -19,6 +20,7 @@ use std::sync::Arc;
 pub use codec::CodecError;
 pub use employees::{EmployeeEntry, StoredEmployee, Tombstone};
 pub use idempotency::StoredIdempotency;
+pub use keyslots::KeySlots;
 pub use monitor::{AlertChange, MonitorCursor, StoredAlert, StoredFlag};
 pub use sled_backend::SledBackend;
 pub use users::{DisabledReason, StoredUser};
@@ -50,11 +52,13 @@ pub enum Tree {
     MonitorState,
     /// (user, key) → idempotent create outcome.
     Idempotency,
+    /// key slot (u64 BE) → ∅: slots to zero once the change that freed them is durable.
+    ShredPending,
 }
 
 impl Tree {
     /// Every tree.
-    pub const ALL: [Tree; 12] = [
+    pub const ALL: [Tree; 13] = [
         Tree::Meta,
         Tree::Employees,
         Tree::EmployeeNumbers,
@@ -67,6 +71,7 @@ impl Tree {
         Tree::Alerts,
         Tree::MonitorState,
         Tree::Idempotency,
+        Tree::ShredPending,
     ];
 
     /// The on-disk tree name.
@@ -84,6 +89,7 @@ impl Tree {
             Tree::Alerts => "alerts",
             Tree::MonitorState => "monitor_state",
             Tree::Idempotency => "idempotency",
+            Tree::ShredPending => "shred_pending",
         }
     }
 }
@@ -175,26 +181,38 @@ pub fn decode_employee_entry(bytes: &[u8]) -> Result<EmployeeEntry, CodecError> 
     codec::decode(bytes)
 }
 
-/// The vault's typed view of a backend.
+/// The vault's typed view of a backend, plus the key-slot file.
 #[derive(Clone)]
 pub struct Store {
     backend: Arc<dyn Backend>,
+    slots: Arc<KeySlots>,
 }
 
 impl Store {
-    /// Wraps any backend.
-    pub fn new(backend: Arc<dyn Backend>) -> Self {
-        Self { backend }
+    /// Wraps any backend and a key-slot file.
+    pub fn new(backend: Arc<dyn Backend>, slots: Arc<KeySlots>) -> Self {
+        Self { backend, slots }
     }
 
-    /// Opens (or creates) the embedded sled store under `dir`.
-    pub fn open_sled(dir: &Path) -> Result<(Self, Arc<SledBackend>), StoreError> {
-        let backend = Arc::new(SledBackend::open(dir)?);
-        Ok((Self::new(backend.clone()), backend))
+    /// Opens (or creates) the embedded sled store in `db_dir` and the key slots in `slots_file`,
+    /// then finishes any shred a crash interrupted.
+    pub fn open_sled(db_dir: &Path, slots_file: &Path) -> Result<Self, StoreError> {
+        let backend = Arc::new(SledBackend::open(db_dir)?);
+        let slots = Arc::new(
+            KeySlots::open(slots_file)
+                .map_err(|e| StoreError::Engine(format!("key slots: {e}")))?,
+        );
+        let store = Self::new(backend, slots);
+        store.complete_pending_shreds()?;
+        Ok(store)
     }
 
-    /// Makes every applied change durable.
+    /// Makes every applied change durable: key slots first (a record must never point at a key
+    /// that did not reach the disk), then the records.
     pub fn sync(&self) -> Result<(), StoreError> {
+        self.slots
+            .sync()
+            .map_err(|e| StoreError::Engine(format!("key slots: {e}")))?;
         self.backend.sync()
     }
 
@@ -233,7 +251,8 @@ pub(crate) mod testing {
 
     pub(crate) fn temp_store() -> (Store, tempfile::TempDir) {
         let dir = tempfile::tempdir().expect("temp dir");
-        let (store, _) = Store::open_sled(dir.path()).expect("open sled");
+        let store = Store::open_sled(&dir.path().join("db"), &dir.path().join("keyslots.bin"))
+            .expect("open sled");
         (store, dir)
     }
 }
