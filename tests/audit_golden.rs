@@ -622,3 +622,16 @@ fn a_rewritten_or_cut_tail_is_caught_only_by_a_checkpoint() {
     }
     assert!(holds(&text(&lines_of(&many))));
 }
+
+/// A reason should say what is wrong, so an auditor knows where to look.
+#[test]
+#[ignore = "BUG: an unknown key is reported as 'entry 2 is malformed or truncated (not a complete audit entry)': the line is complete, well-formed JSON; the reason should name the unexpected key"]
+fn the_reason_for_an_unknown_key_names_it() {
+    let path = golden_dir().join("fail_extra_field_seq2.jsonl");
+    let verdict = verify_reader(BufReader::new(std::fs::File::open(path).unwrap()), None).unwrap();
+    let Verdict::Broken { reason, .. } = verdict else {
+        panic!("{verdict:?}")
+    };
+    assert!(reason.contains("note"), "{reason}");
+    assert!(!reason.contains("truncated"), "{reason}");
+}
