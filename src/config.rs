@@ -105,6 +105,9 @@ impl MonitorSettings {
 pub struct Settings {
     pub auth: AuthSettings,
     pub monitor: MonitorSettings,
+    /// Start even if the audit log is damaged inside (not just a torn tail), leaving the damage
+    /// in place for `audit verify`. Only from the command line, never from a config file.
+    pub danger_accept_damaged_audit_log: bool,
 }
 
 impl Default for Settings {
@@ -316,6 +319,7 @@ impl Settings {
                 alert_webhook_secret: m.alert_webhook_secret.map(secrecy::SecretString::from),
                 groups: m.groups.unwrap_or_default(),
             },
+            danger_accept_damaged_audit_log: false,
         })
     }
 }

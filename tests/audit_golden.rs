@@ -20,20 +20,6 @@ use audit_support::chain::{self, GENESIS, Verdict as SpecVerdict};
 use hrvault::audit::{ChainVerifier, EntryRef, Head, Verdict, canonical_bytes, verify_reader};
 use serde_json::{Value, json};
 
-/// Files whose documented verdict the product does not give yet (see each entry's reason).
-/// `golden_verdicts_*` skip them; `known_bug_files_get_the_documented_verdict` (ignored) checks
-/// them. Remove a name here once the product is fixed.
-const KNOWN_BUGS: &[(&str, &str)] = &[
-    (
-        "fail_duplicated_seq5.jsonl",
-        "a line whose seq goes backwards is reported under the seq it claims (4, already verified), not at the position where the chain breaks (5)",
-    ),
-    (
-        "fail_noncanonical_seq4.jsonl",
-        "a line that is valid JSON with the right values but not in writer form (here: keys sorted) passes verify, yet GET /v1/audit and the monitor skip it",
-    ),
-];
-
 fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/audit")
 }
@@ -58,10 +44,6 @@ fn golden_files() -> Vec<(String, PathBuf)> {
     out.sort();
     assert!(out.len() >= 10, "golden files missing: {out:?}");
     out
-}
-
-fn is_known_bug(name: &str) -> bool {
-    KNOWN_BUGS.iter().any(|(n, _)| *n == name)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -449,29 +431,14 @@ fn check_library(name: &str, path: &Path) {
 #[test]
 fn golden_verdicts_through_the_cli() {
     for (name, path) in golden_files() {
-        if !is_known_bug(&name) {
-            check_cli(&name, &path);
-        }
+        check_cli(&name, &path);
     }
 }
 
 #[test]
 fn golden_verdicts_through_the_library() {
     for (name, path) in golden_files() {
-        if !is_known_bug(&name) {
-            check_library(&name, &path);
-        }
-    }
-}
-
-#[test]
-#[ignore = "BUG: see KNOWN_BUGS: the verifier names a verified seq for a step back; a non-writer-form line verifies but is invisible to GET /v1/audit"]
-fn known_bug_files_get_the_documented_verdict() {
-    for (name, why) in KNOWN_BUGS {
-        let path = golden_dir().join(name);
-        let cli = std::panic::catch_unwind(|| check_cli(name, &path));
-        let lib = std::panic::catch_unwind(|| check_library(name, &path));
-        assert!(cli.is_ok() && lib.is_ok(), "{name}: {why}");
+        check_library(&name, &path);
     }
 }
 
@@ -531,8 +498,8 @@ fn ok_many_covers_every_action() {
     }
 }
 
-/// Flipping bit 0 of any byte of a valid log is detected, and (outside the seq digits
-/// themselves, see KNOWN_BUGS) the verdict names the entry whose line was touched. Each flip in
+/// Flipping bit 0 of any byte of a valid log is detected, and the verdict names the entry whose
+/// line was touched. Each flip in
 /// line k is checked on lines k..k+2, continuing from the verified head k-1 (what a full run
 /// would see up to the first failure, at a fraction of the cost).
 #[test]
@@ -625,7 +592,6 @@ fn a_rewritten_or_cut_tail_is_caught_only_by_a_checkpoint() {
 
 /// A reason should say what is wrong, so an auditor knows where to look.
 #[test]
-#[ignore = "BUG: an unknown key is reported as 'entry 2 is malformed or truncated (not a complete audit entry)': the line is complete, well-formed JSON; the reason should name the unexpected key"]
 fn the_reason_for_an_unknown_key_names_it() {
     let path = golden_dir().join("fail_extra_field_seq2.jsonl");
     let verdict = verify_reader(BufReader::new(std::fs::File::open(path).unwrap()), None).unwrap();

@@ -113,8 +113,14 @@ impl AuditReader {
                 if r.read_until(b'\n', &mut line)? == 0 || line.last() != Some(&b'\n') {
                     break;
                 }
-                let Some(seq) = quick_seq(&line) else {
-                    continue;
+                // The writer puts `seq` first; anything else is parsed in full so that no entry
+                // that exists is skipped (verify reports lines not in the writer's form).
+                let seq = match quick_seq(&line) {
+                    Some(s) => s,
+                    None => match serde_json::from_slice::<EntryRef<'_>>(&line[..line.len() - 1]) {
+                        Ok(e) => e.seq,
+                        Err(_) => continue,
+                    },
                 };
                 if seq <= after {
                     continue;

@@ -99,7 +99,17 @@ impl SegmentDir {
     }
 
     /// Finds the head, cutting off a torn tail of the last segment first.
-    pub fn recover(&self) -> io::Result<(Head, RecoveryReport, (u64, PathBuf))> {
+    ///
+    /// A torn tail is only what a crash can leave after the last completed `fdatasync`: a
+    /// partial last line, and complete lines that are not entries at all (zeros, garbage). If a
+    /// complete entry appears inside the damaged region — an edit, a deleted or reordered entry,
+    /// disk damage — nothing is cut: start-up refuses, naming the entry, unless
+    /// `accept_damage` is set, in which case the damage stays in place for `audit verify` to
+    /// report and the chain continues after the last entry.
+    pub fn recover(
+        &self,
+        accept_damage: bool,
+    ) -> io::Result<(Head, RecoveryReport, (u64, PathBuf))> {
         let segments = self.list()?;
         let Some((first_seq, path)) = segments.last().cloned() else {
             return Err(invalid("no audit segment files".into()));
@@ -119,34 +129,81 @@ impl SegmentDir {
         }
         let mut bytes = Vec::new();
         File::open(&path)?.read_to_end(&mut bytes)?;
-        let (head, good_len) = intact_prefix(&bytes, start);
-        let mut report = RecoveryReport::default();
-        let damaged = bytes.len() as u64 - good_len;
-        if damaged > 0 {
-            if damaged > MAX_TORN_BYTES {
-                return Err(invalid(format!(
-                    "audit segment {} is damaged after entry {} ({damaged} bytes): more than a torn write; run `hrvault audit verify` and investigate",
-                    path.display(),
-                    head.seq
-                )));
+        let complete_end = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let (head, good_len) = intact_prefix(&bytes[..complete_end], start);
+        let good_len = good_len as usize;
+        let last_entry = last_parseable(&bytes[good_len..complete_end]);
+        let cut_from = match last_entry {
+            None => good_len,
+            Some(damaged_head) => {
+                let first_bad = head.seq + 1;
+                if !accept_damage {
+                    return Err(invalid(format!(
+                        "the audit log is damaged at entry {first_bad} in {} (an entry was edited, removed or reordered, or the disk is failing): \
+                         refusing to start rather than destroy evidence. Run `hrvault audit verify --data-dir ...`, keep a copy of the segment, \
+                         then restore it from a backup or start with --danger-accept-damaged-audit-log",
+                        path.display()
+                    )));
+                }
+                tracing::error!(
+                    first_bad,
+                    continuing_after = damaged_head.seq,
+                    "the audit log is damaged; continuing after its last entry as instructed"
+                );
+                let report = self.cut(&path, &bytes, complete_end, &damaged_head)?;
+                return Ok((damaged_head, report, (first_seq, path)));
             }
-            let q = self
-                .dir
-                .join(format!("torn-{:020}-{}.bin", head.seq + 1, damaged));
-            let mut qf = File::create(&q)?;
-            qf.write_all(&bytes[good_len as usize..])?;
-            qf.sync_all()?;
-            let f = OpenOptions::new().write(true).open(&path)?;
-            f.set_len(good_len)?;
-            f.sync_all()?;
-            sync_dir(&self.dir)?;
-            report = RecoveryReport {
-                truncated_bytes: damaged,
-                quarantined: Some(q),
-            };
-        }
+        };
+        let report = self.cut(&path, &bytes, cut_from, &head)?;
         Ok((head, report, (first_seq, path)))
     }
+
+    /// Moves `bytes[from..]` of `path` to a `torn-*.bin` file, then truncates the segment.
+    fn cut(
+        &self,
+        path: &Path,
+        bytes: &[u8],
+        from: usize,
+        head: &Head,
+    ) -> io::Result<RecoveryReport> {
+        let damaged = (bytes.len() - from) as u64;
+        if damaged == 0 {
+            return Ok(RecoveryReport::default());
+        }
+        if damaged > MAX_TORN_BYTES {
+            return Err(invalid(format!(
+                "audit segment {} has {damaged} unreadable bytes after entry {}: more than a torn write; run `hrvault audit verify` and investigate",
+                path.display(),
+                head.seq
+            )));
+        }
+        let q = self
+            .dir
+            .join(format!("torn-{:020}-{}.bin", head.seq + 1, damaged));
+        let mut qf = File::create(&q)?;
+        qf.write_all(&bytes[from..])?;
+        qf.sync_all()?;
+        let f = OpenOptions::new().write(true).open(path)?;
+        f.set_len(from as u64)?;
+        f.sync_all()?;
+        sync_dir(&self.dir)?;
+        Ok(RecoveryReport {
+            truncated_bytes: damaged,
+            quarantined: Some(q),
+        })
+    }
+}
+
+/// The last complete line of `region` that is an entry at all (whatever its hash or link).
+fn last_parseable(region: &[u8]) -> Option<Head> {
+    region
+        .split(|&b| b == b'\n')
+        .filter_map(|line| serde_json::from_slice::<EntryRef<'_>>(line).ok())
+        .map(|e| Head {
+            seq: e.seq,
+            hash: e.hash.into_owned(),
+        })
+        .max_by_key(|h| h.seq)
 }
 
 /// Length of the longest prefix of whole lines that parse, follow each other and hash correctly.
@@ -174,14 +231,27 @@ fn intact_prefix(bytes: &[u8], start: Head) -> (Head, u64) {
     (head, good as u64)
 }
 
-/// The head at the end of a (sealed, complete) segment.
+/// The head at the end of a (sealed, complete) segment. Reads backwards from the end until the
+/// start of the last line, so an entry of any size (a large import's id list) is found.
 fn last_entry_head(path: &Path) -> io::Result<Option<Head>> {
     let mut f = File::open(path)?;
     let len = f.metadata()?.len();
-    let take = len.min(1024 * 1024);
-    f.seek(SeekFrom::Start(len - take))?;
-    let mut tail = Vec::new();
-    f.read_to_end(&mut tail)?;
+    let mut end = len;
+    let mut tail: Vec<u8> = Vec::new();
+    const STEP: u64 = 64 * 1024;
+    loop {
+        let start = end.saturating_sub(STEP);
+        let mut chunk = vec![0u8; (end - start) as usize];
+        f.seek(SeekFrom::Start(start))?;
+        f.read_exact(&mut chunk)?;
+        chunk.extend_from_slice(&tail);
+        tail = chunk;
+        let body = tail.strip_suffix(b"\n").unwrap_or(&tail);
+        if start == 0 || body.contains(&b'\n') {
+            break;
+        }
+        end = start;
+    }
     let body = tail.strip_suffix(b"\n").unwrap_or(&tail);
     let line = body.rsplit(|&b| b == b'\n').next().unwrap_or(&[]);
     if line.is_empty() {
@@ -234,7 +304,7 @@ mod tests {
     #[test]
     fn intact_log_recovers_its_head() {
         let (_t, d) = dir_with(&lines(5));
-        let (head, report, _) = d.recover().unwrap();
+        let (head, report, _) = d.recover(false).unwrap();
         assert_eq!(head.seq, 5);
         assert_eq!(report, RecoveryReport::default());
     }
@@ -245,7 +315,7 @@ mod tests {
         let full = bytes.len();
         bytes.extend_from_slice(&lines(6)[full..full + 40]); // half of entry 6, no newline
         let (_t, d) = dir_with(&bytes);
-        let (head, report, (_, path)) = d.recover().unwrap();
+        let (head, report, (_, path)) = d.recover(false).unwrap();
         assert_eq!(head.seq, 5);
         assert_eq!(report.truncated_bytes, 40);
         assert_eq!(fs::read(&path).unwrap().len(), full);
@@ -258,13 +328,62 @@ mod tests {
         bytes.extend_from_slice(&[0u8; 4096]);
         bytes.push(b'\n');
         let (_t, d) = dir_with(&bytes);
-        let (head, report, _) = d.recover().unwrap();
+        let (head, report, _) = d.recover(false).unwrap();
         assert_eq!((head.seq, report.truncated_bytes), (3, 4097));
+    }
+
+    #[test]
+    fn an_edited_entry_inside_the_log_refuses_start_and_is_never_cut() {
+        let good = lines(6);
+        let text = String::from_utf8(good.clone()).unwrap();
+        let edited = text.replacen("auth.login", "auth.logout", 3); // entry 3 altered, 4-6 follow
+        let (_t, d) = dir_with(edited.as_bytes());
+        let err = d.recover(false).unwrap_err().to_string();
+        assert!(
+            err.contains("damaged at entry 1") || err.contains("damaged at entry"),
+            "{err}"
+        );
+        assert_eq!(
+            fs::read(d.segment_path(1)).unwrap(),
+            edited.as_bytes(),
+            "nothing was cut"
+        );
+        let (head, report, _) = d.recover(true).unwrap();
+        assert_eq!(head.seq, 6, "the chain continues after the last entry");
+        assert_eq!(report, RecoveryReport::default());
+        assert_eq!(fs::read(d.segment_path(1)).unwrap(), edited.as_bytes());
+    }
+
+    #[test]
+    fn garbage_then_an_entry_is_not_a_torn_write() {
+        let mut bytes = lines(3);
+        bytes.extend_from_slice(b"\0\0\0garbage\n");
+        bytes.extend_from_slice(&lines(5)[lines(4).len()..]); // a complete entry 5 after it
+        let (_t, d) = dir_with(&bytes);
+        assert!(d.recover(false).is_err());
+    }
+
+    #[test]
+    fn a_huge_last_entry_of_the_previous_segment_is_found() {
+        let t = tempfile::tempdir().unwrap();
+        let d = SegmentDir::new(t.path().join("audit"));
+        d.create().unwrap();
+        let mut scratch = Vec::new();
+        let mut e = NewEntry::new(Actor::default(), Action::EmployeeImport, Outcome::Success);
+        e.reason = Some("x".repeat(3 * 1024 * 1024));
+        let sealed = e.seal(1, "2026-01-01T00:00:00.000000Z", GENESIS_HASH, &mut scratch);
+        let mut line = serde_json::to_vec(&sealed).unwrap();
+        line.push(b'\n');
+        fs::write(d.segment_path(1), &line).unwrap();
+        fs::write(d.segment_path(2), b"").unwrap();
+        let (head, _, (first, _)) = d.recover(false).unwrap();
+        assert_eq!((head.seq, first), (1, 2));
+        assert_eq!(head.hash, sealed.hash);
     }
 
     #[test]
     fn empty_log_is_genesis() {
         let (_t, d) = dir_with(b"");
-        assert_eq!(d.recover().unwrap().0, Head::genesis());
+        assert_eq!(d.recover(false).unwrap().0, Head::genesis());
     }
 }

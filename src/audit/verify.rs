@@ -54,6 +54,7 @@ impl Verdict {
 pub struct ChainVerifier {
     head: Head,
     scratch: Vec<u8>,
+    form: Vec<u8>,
     pending: Option<(u64, String)>,
 }
 
@@ -79,6 +80,7 @@ impl ChainVerifier {
         Self {
             head: Head::genesis(),
             scratch: Vec::with_capacity(1024),
+            form: Vec::with_capacity(1024),
             pending: None,
         }
     }
@@ -88,17 +90,16 @@ impl ChainVerifier {
         Self {
             head,
             scratch: Vec::with_capacity(1024),
+            form: Vec::with_capacity(1024),
             pending: None,
         }
     }
 
     fn step(&mut self, line: &[u8]) -> Step {
         let expected = self.head.seq + 1;
-        let Ok(e) = serde_json::from_slice::<EntryRef<'_>>(line) else {
-            return Step::Bad(
-                expected,
-                format!("entry {expected} is malformed or truncated (not a complete audit entry)"),
-            );
+        let e = match serde_json::from_slice::<EntryRef<'_>>(line) {
+            Ok(e) => e,
+            Err(err) => return Step::Bad(expected, malformed(expected, &err)),
         };
         if e.seq > expected {
             return Step::Ahead {
@@ -107,11 +108,26 @@ impl ChainVerifier {
             };
         }
         if e.seq < expected {
+            // Name the position where the chain breaks, not the (already verified) seq claimed.
+            return Step::Bad(
+                expected,
+                format!(
+                    "entry {expected} expected, but entry {} appears again after entry {} (duplicated or reordered)",
+                    e.seq, self.head.seq
+                ),
+            );
+        }
+        // Exactly the writer's bytes: a line that verifies must also be one every reader finds,
+        // and nothing (spacing, key order, escapes) may differ from what was hashed and written.
+        self.form.clear();
+        serde_json::to_writer(&mut self.form, &e)
+            .expect("serializing strings into a Vec cannot fail");
+        if self.form != line {
             return Step::Bad(
                 e.seq,
                 format!(
-                    "entries out of order: entry {} appears after entry {}",
-                    e.seq, self.head.seq
+                    "entry {} is not in the writer's exact form (key order, spacing or escaping was changed)",
+                    e.seq
                 ),
             );
         }
@@ -190,6 +206,27 @@ impl ChainVerifier {
     }
 }
 
+/// Why a line is not an entry: an unknown key is named (nothing may ride along outside the
+/// hash); anything else is malformed or truncated.
+fn malformed(seq: u64, err: &serde_json::Error) -> String {
+    let msg = err.to_string();
+    match msg.strip_prefix("unknown field `") {
+        Some(rest) => {
+            let key: String = rest
+                .split('`')
+                .next()
+                .unwrap_or("")
+                .chars()
+                .take(64)
+                .collect();
+            format!(
+                "entry {seq} has an unknown field `{key}`: nothing may ride along outside the hash"
+            )
+        }
+        None => format!("entry {seq} is malformed or truncated (not a complete audit entry)"),
+    }
+}
+
 /// Verifies a JSONL stream (an export, or one segment). Stops after entry `upto` if given.
 pub fn verify_reader(r: impl BufRead, upto: Option<u64>) -> io::Result<Verdict> {
     let mut v = ChainVerifier::new();
@@ -238,7 +275,7 @@ pub fn verify_data_dir(audit_dir: &Path, upto: Option<u64>) -> io::Result<Verdic
         if v.pending.is_none() && first_seq != v.head.seq + 1 {
             let expected = v.head.seq + 1;
             return Ok(Verdict::Broken {
-                first_bad_seq: expected.min(first_seq),
+                first_bad_seq: expected,
                 reason: format!(
                     "segment {} starts at entry {first_seq}, expected {expected}",
                     path.display()

@@ -402,7 +402,7 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let dir = SegmentDir::new(t.path().join("audit"));
         dir.create().unwrap();
-        let (head, _, (_, path)) = dir.recover().unwrap();
+        let (head, _, (_, path)) = dir.recover(false).unwrap();
         let log = AuditLog::start(
             Box::new(FileSink::open(dir.clone(), path.clone()).unwrap()),
             head,
@@ -427,7 +427,7 @@ mod tests {
         assert!(log.stats().batches.load(Ordering::Relaxed) <= 64);
         // What was acknowledged is on disk and recovers to the same head.
         drop(log);
-        let (again, report, _) = dir.recover().unwrap();
+        let (again, report, _) = dir.recover(false).unwrap();
         assert_eq!(again.seq, 64);
         assert_eq!(report.truncated_bytes, 0);
     }
@@ -469,7 +469,7 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let dir = SegmentDir::new(t.path().join("audit"));
         dir.create().unwrap();
-        let (head, _, (_, path)) = dir.recover().unwrap();
+        let (head, _, (_, path)) = dir.recover(false).unwrap();
         let log = AuditLog::start(
             Box::new(FileSink::open(dir, path).unwrap()),
             head,

@@ -83,6 +83,10 @@ pub enum Command {
         /// TOML configuration file.
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+        /// Start even if the audit log is damaged inside (an edited, removed or reordered
+        /// entry): the damage stays in place for `audit verify`. Keep a copy first.
+        #[arg(long)]
+        danger_accept_damaged_audit_log: bool,
         #[command(flatten)]
         pass: PassphraseArgs,
     },
@@ -196,8 +200,18 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             data_dir,
             listen,
             config,
+            danger_accept_damaged_audit_log,
             pass,
-        } => serve::serve(&data_dir, listen, config.as_deref(), &pass).await,
+        } => {
+            serve::serve(
+                &data_dir,
+                listen,
+                config.as_deref(),
+                danger_accept_damaged_audit_log,
+                &pass,
+            )
+            .await
+        }
         Command::Demo { listen } => demo::demo(listen).await,
         Command::Audit {
             command: AuditCommand::Verify { data_dir, file },

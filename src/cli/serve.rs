@@ -87,12 +87,14 @@ pub(super) async fn serve(
     dir: &Path,
     listen: SocketAddr,
     config: Option<&Path>,
+    accept_damaged_audit: bool,
     pass: &PassphraseArgs,
 ) -> Result<(), CliError> {
-    let settings = match config {
+    let mut settings = match config {
         Some(path) => Settings::load(path).map_err(|e| CliError::usage(format!("error: {e}")))?,
         None => Settings::default(),
     };
+    settings.danger_accept_damaged_audit_log = accept_damaged_audit;
     super::must_be_vault(dir)?;
     let passphrase = passphrase(pass)?;
     let vault = Vault::open(dir, &passphrase, settings, clock(), hasher()?).await?;

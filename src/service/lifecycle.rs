@@ -345,7 +345,7 @@ async fn open_parts(
     let audit_path = data_dir_layout(dir).audit;
     let segments = SegmentDir::new(&audit_path);
     let (head, report, (_, current)) = segments
-        .recover()
+        .recover(settings.danger_accept_damaged_audit_log)
         .map_err(|e| VaultError::Audit(e.to_string()))?;
     if report.truncated_bytes > 0 {
         tracing::warn!(

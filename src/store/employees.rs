@@ -537,7 +537,8 @@ mod tests {
     #[test]
     fn a_shredded_key_is_zeroed_after_the_tombstone_even_across_a_crash() {
         let dir = tempfile::tempdir().unwrap();
-        let open = || Store::open_sled(&dir.path().join("db"), &dir.path().join("keyslots.bin")).unwrap();
+        let open =
+            || Store::open_sled(&dir.path().join("db"), &dir.path().join("keyslots.bin")).unwrap();
         let store = open();
         let sealed = Sealed(vec![0xAB; 60]);
         let mut a = record("E1", 1, "2026-01-01T00:00:00Z");
@@ -545,15 +546,27 @@ mod tests {
         store.insert_employee(&a).unwrap();
         assert_eq!(store.record_key(&a).unwrap().sealed, sealed);
         let loaded = store.employee(&a.id).unwrap().unwrap();
-        store.shred_employee(&loaded, "2026-02-01T00:00:00Z".parse().unwrap()).unwrap();
-        assert!(store.record_key(&a).is_ok(), "the slot is zeroed only once the tombstone is durable");
+        store
+            .shred_employee(&loaded, "2026-02-01T00:00:00Z".parse().unwrap())
+            .unwrap();
+        assert!(
+            store.record_key(&a).is_ok(),
+            "the slot is zeroed only once the tombstone is durable"
+        );
         store.sync().unwrap();
         // Crash before completing the shred: the reopened store finishes it.
         drop(store);
         let store = open();
         assert!(store.record_key(&a).is_err());
         let bytes = std::fs::read(dir.path().join("keyslots.bin")).unwrap();
-        assert!(!bytes.windows(60).any(|w| w == [0xAB; 60]), "the wrapped key is gone from disk");
-        assert_eq!(store.complete_pending_shreds().unwrap(), 0, "nothing left pending");
+        assert!(
+            !bytes.windows(60).any(|w| w == [0xAB; 60]),
+            "the wrapped key is gone from disk"
+        );
+        assert_eq!(
+            store.complete_pending_shreds().unwrap(),
+            0,
+            "nothing left pending"
+        );
     }
 }
