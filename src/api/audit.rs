@@ -19,7 +19,7 @@ pub(super) fn router() -> Router<Vault> {
         .route("/v1/audit", get(list))
         .route("/v1/audit/verify", get(verify))
         .route("/v1/audit/head", get(head))
-        .route("/v1/audit/exports/{sha256}", get(export_ids))
+        .route("/v1/audit/id-lists/{sha256}", get(id_list))
 }
 
 /// Field order as the contract lists it (a `json!` map would sort the keys).
@@ -78,6 +78,11 @@ async fn list(
             .parse::<u64>()
             .map_err(|_| ServiceError::invalid("after_seq", "must be a non-negative integer"))?,
     };
+    if let Some(a) = q.action.as_deref()
+        && crate::audit::Action::parse(a).is_none()
+    {
+        return Err(ServiceError::invalid("action", "is not an audit action name").into());
+    }
     let query = AuditQuery {
         actor: q.actor,
         employee_id: q.employee_id,
@@ -111,15 +116,15 @@ async fn head(State(v): State<Vault>, Auth(p): Auth, Ctx(ctx): Ctx) -> Result<Re
     Ok(json(StatusCode::OK, &v.audit_checkpoint(&grant)))
 }
 
-/// The id list of a large payroll export, named by its SHA-256 in the export's audit entry.
-async fn export_ids(
+/// The id list of a large export or import, named by its SHA-256 in the audit entry.
+async fn id_list(
     State(v): State<Vault>,
     Auth(p): Auth,
     Ctx(ctx): Ctx,
     axum::extract::Path(digest): axum::extract::Path<String>,
 ) -> Result<Response, ApiError> {
     let grant = v.guard(&p, &ctx, Permission::AuditRead, None).await?;
-    let ids = v.export_ids(&grant, &digest).await?;
+    let ids = v.id_list(&grant, &digest).await?;
     Ok(axum::response::IntoResponse::into_response((
         StatusCode::OK,
         [(

@@ -51,6 +51,7 @@ pub fn app(vault: Vault) -> Router {
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(vault.clone(), count_request))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+                .layer(middleware::from_fn(problem_for_bare_errors))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
@@ -141,6 +142,28 @@ async fn metrics(State(v): State<Vault>) -> Response {
         body,
     )
         .into_response()
+}
+
+/// Gives error responses that axum or tower produced without a body (405, the timeout's 503)
+/// the same problem+json shape as every other error.
+async fn problem_for_bare_errors(req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    let status = resp.status();
+    if status.as_u16() < 400 || resp.headers().contains_key(header::CONTENT_TYPE) {
+        return resp;
+    }
+    let detail = match status {
+        StatusCode::METHOD_NOT_ALLOWED => "this route does not accept that method",
+        StatusCode::SERVICE_UNAVAILABLE => "the request took too long and was abandoned",
+        _ => "the request failed",
+    };
+    let mut p = problem(status, "http", detail, None);
+    for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
+        if let Some(v) = resp.headers().get(&name) {
+            p.headers_mut().insert(name, v.clone());
+        }
+    }
+    p
 }
 
 async fn not_found() -> Response {

@@ -131,7 +131,7 @@ async fn token(State(v): State<Vault>, Ctx(ctx): Ctx, Body(body): Body) -> Respo
         Err(ServiceError::RateLimited(secs)) => {
             let mut r = oauth_error(
                 StatusCode::TOO_MANY_REQUESTS,
-                "slow_down",
+                "temporarily_unavailable",
                 "too many failed attempts; retry later",
             );
             r.headers_mut()

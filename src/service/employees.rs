@@ -12,7 +12,7 @@ use crate::audit::{Action, Outcome};
 use crate::auth::AccessGranted;
 use crate::model::{
     BankAccount, EmployeeDraft, EmployeeId, EmployeeStatus, FieldError, FieldName, HomeAddress,
-    NewEmployee, Ssn, ValidationErrors,
+    NewEmployee, Patch, Ssn, ValidationErrors,
 };
 use crate::store::{EmployeeEntry, Loaded, StoreError, StoredEmployee, StoredIdempotency};
 
@@ -445,6 +445,24 @@ impl Vault {
             .into_iter()
             .map(String::from)
             .collect();
+        if matches!(patch.status, Patch::Null) {
+            // `status` has a default on create, but clearing it on an update would silently
+            // turn the person back into an onboarding hire.
+            let err = ServiceError::invalid(
+                "status",
+                "may not be null; give one of onboarding, active, on_leave, terminated",
+            );
+            return Err(self.fail(who, ctx, action, Some(rec.id), err).await);
+        }
+        if touched.is_empty() {
+            // Nothing to change: no write, no new version; the read is audited as an update
+            // with no fields.
+            let mut e = self.entry(who, ctx, action, Outcome::Success);
+            e.employee_id = Some(rec.id);
+            e.fields = Some(vec![]);
+            let recorded = self.record(e).await?;
+            return self.view(grant, &recorded, &rec);
+        }
         let (key, current) = self.open_for_update(grant, &rec)?;
         let mut draft = EmployeeDraft::from_parts(&rec.public, &current);
         draft.apply(patch);

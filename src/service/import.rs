@@ -228,7 +228,7 @@ impl Vault {
         );
 
         let mut report = ImportReport::default();
-        let mut accepted: Vec<StoredEmployee> = Vec::new();
+        let mut accepted: Vec<(u64, StoredEmployee)> = Vec::new();
         let mut numbers = HashSet::new();
         let mut ssns: HashSet<BlindIndex> = HashSet::new();
         let store = &self.inner.store;
@@ -311,7 +311,7 @@ impl Vault {
             };
             numbers.insert(key_num);
             ssns.insert(index);
-            accepted.push(rec);
+            accepted.push((line, rec));
         }
         bar.finish_and_clear();
 
@@ -321,16 +321,31 @@ impl Vault {
         } else {
             Outcome::Success
         };
+        let ids: Vec<EmployeeId> = accepted.iter().map(|(_, r)| r.id).collect();
         let mut e = NewEntry::new(Actor::default(), Action::EmployeeImport, outcome);
-        e.employee_ids = Some(accepted.iter().map(|r| r.id).collect());
-        e.reason = Some(format!(
+        let summary = format!(
             "import of {}: {} of {total} rows accepted, {} rejected",
             crate::service::redact_numbers(source),
             accepted.len(),
             report.rejected.len()
-        ));
-        self.record(e).await?;
-        for rec in &accepted {
+        );
+        if ids.len() > super::INLINE_IDS {
+            let digest = self.keep_id_list(&ids)?;
+            e.reason = Some(format!(
+                "{summary}; ids in audit/id-lists/{digest}.ids (sha256 {digest})"
+            ));
+        } else {
+            e.employee_ids = Some(ids);
+            e.reason = Some(summary);
+        }
+        if let Err(err) = self.record(e).await {
+            for (_, rec) in &accepted {
+                let _ = store.release_record_key(rec.record_key.slot);
+            }
+            return Err(err.into());
+        }
+        let mut failed = Vec::new();
+        for (line, rec) in &accepted {
             match store.insert_employee(rec) {
                 Ok(()) => {
                     report.imported += 1;
@@ -338,13 +353,25 @@ impl Vault {
                 }
                 Err(err) => {
                     tracing::error!(error = %err, employee_id = %rec.id, "import insert failed");
+                    let _ = store.release_record_key(rec.record_key.slot);
+                    failed.push(rec.id);
                     report.rejected.push(RowError {
-                        line: 0,
+                        line: *line,
                         employee_number: Some(rec.public.employee_number.clone()),
                         message: "could not be stored".into(),
                     });
                 }
             }
+        }
+        if !failed.is_empty() {
+            // The first entry listed these as imported: say that they were not.
+            let mut e = NewEntry::new(Actor::default(), Action::EmployeeImport, Outcome::Error);
+            e.reason = Some(format!(
+                "{} accepted rows could not be stored",
+                failed.len()
+            ));
+            e.employee_ids = Some(failed);
+            self.record(e).await?;
         }
         self.durable().await?;
         report.rejected.sort_by_key(|r| r.line);

@@ -42,6 +42,12 @@ impl Vault {
             tracing::error!(error = %e, "key rotation refused");
             ServiceError::Internal
         })?;
+        // Audited before anything changes, like every other write.
+        let mut e = NewEntry::new(Actor::default(), Action::KeysRotate, Outcome::Success);
+        e.reason = Some(format!(
+            "master key v{version} created; every record key is re-wrapped under it"
+        ));
+        self.record(e).await?;
         let keys_path = data_dir_layout(&self.inner.data_dir).keys;
         replace_file(&keys_path, &keyfile.to_bytes()).map_err(|e| {
             tracing::error!(error = %e, "cannot write the key file");
@@ -65,21 +71,12 @@ impl Vault {
         // New slots and the switched records are durable before the old slots are zeroed.
         self.durable().await?;
         self.inner.store.complete_pending_shreds()?;
-        let mut e = NewEntry::new(
-            Actor::default(),
-            Action::KeysRotate,
-            if failed == 0 {
-                Outcome::Success
-            } else {
-                Outcome::Error
-            },
-        );
-        e.reason = Some(format!(
-            "master key v{version}; {rewrapped} record keys re-wrapped; {failed} could not be unwrapped"
-        ));
-        self.record(e).await?;
-        self.durable().await?;
         if failed > 0 {
+            let mut e = NewEntry::new(Actor::default(), Action::KeysRotate, Outcome::Error);
+            e.reason = Some(format!(
+                "master key v{version}: {rewrapped} record keys re-wrapped, {failed} could not be unwrapped"
+            ));
+            self.record(e).await?;
             return Err(ServiceError::Internal);
         }
         Ok(RotateReport { version, rewrapped })

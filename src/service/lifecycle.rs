@@ -13,7 +13,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -115,6 +115,8 @@ fn io(e: impl std::fmt::Display) -> VaultError {
 
 /// Minimum lengths (NIST SP 800-63B: at least 8 for chosen secrets).
 pub(crate) const MIN_PASSWORD: usize = 8;
+/// Longest accepted password, in bytes (argon2 input stays small).
+pub(crate) const MAX_PASSWORD: usize = 1024;
 const MIN_PASSPHRASE: usize = 8;
 
 impl Vault {
@@ -143,17 +145,22 @@ impl Vault {
             )));
         }
         if let Some(p) = &opts.admin_password
-            && p.expose_secret().chars().count() < MIN_PASSWORD
+            && (p.expose_secret().chars().count() < MIN_PASSWORD
+                || p.expose_secret().len() > MAX_PASSWORD)
         {
             return Err(VaultError::Weak(format!(
-                "HRVAULT_ADMIN_PASSWORD is too short: use at least {MIN_PASSWORD} characters"
+                "HRVAULT_ADMIN_PASSWORD must be {MIN_PASSWORD} characters to {MAX_PASSWORD} bytes long"
             )));
         }
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(io)?;
+        // Owner-only, including an empty directory that already existed.
+        for d in [dir, db_path.as_path(), audit_path.as_path()] {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(d)
+                .map_err(io)?;
+            fs::set_permissions(d, fs::Permissions::from_mode(0o700)).map_err(io)?;
+        }
         let now = clock.now();
         let (keyfile, keyring) = KeyFile::create(&opts.passphrase, opts.kdf, &rfc3339(now))?;
         let lock = lock_file(&lock_path, dir)?;
@@ -191,11 +198,8 @@ impl Vault {
             created_at: now,
             updated_at: now,
         };
-        store
-            .insert_user(&admin)
-            .map_err(|e| VaultError::Store(e.to_string()))?;
-
-        // The vault itself (null actor) records the creation of the first admin.
+        // The vault itself (null actor) records the creation of the first admin, before it is
+        // stored, like every other write.
         let vault = open_parts(
             dir,
             Unsealed {
@@ -217,6 +221,11 @@ impl Vault {
             .append(e)
             .await
             .map_err(|e| VaultError::Audit(e.to_string()))?;
+        vault
+            .inner
+            .store
+            .insert_user(&admin)
+            .map_err(|e| VaultError::Store(e.to_string()))?;
         vault
             .inner
             .audit

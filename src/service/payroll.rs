@@ -5,7 +5,7 @@
 //!    The ids are written to a plan file, not kept in memory.
 //! 2. **Audit**: one `employee.export` entry naming them — inline in `employee_ids` for up to
 //!    `INLINE_IDS` records, otherwise a count plus the SHA-256 of the id list, which is kept as
-//!    `audit/exports/<sha256>.ids` (served at `GET /v1/audit/exports/{sha256}`).
+//!    `audit/id-lists/<sha256>.ids` (served at `GET /v1/audit/id-lists/{sha256}`).
 //! 3. **Stream**: only after the entry is durable, each record is decrypted and sent as one line,
 //!    64 KiB at a time through a bounded channel, so a slow client slows the producer instead of
 //!    growing memory.
@@ -85,7 +85,7 @@ fn io_err(e: impl std::fmt::Display) -> ServiceError {
 impl Vault {
     /// Pass 1: writes the plan (one id per line, `-` prefix for deletions) and hashes the ids.
     fn plan_export(&self, since: Option<Timestamp>) -> Result<Plan, ServiceError> {
-        let dir = self.inner.data_dir.join("audit").join("exports");
+        let dir = self.id_lists_dir();
         fs::create_dir_all(&dir).map_err(io_err)?;
         let path = dir.join(format!("plan-{}.tmp", uuid::Uuid::new_v4()));
         let mut out = BufWriter::new(
@@ -257,7 +257,7 @@ impl Vault {
                 .and_then(|d| d.sync_all())
                 .map_err(io_err)?;
             e.reason = Some(format!(
-                "payroll {scope}: {} records, {} deletions; ids in audit/exports/{}.ids (sha256 {})",
+                "payroll {scope}: {} records, {} deletions; ids in audit/id-lists/{}.ids (sha256 {})",
                 plan.records, plan.deletions, plan.digest, plan.digest
             ));
         } else {
@@ -298,9 +298,35 @@ impl Vault {
         Ok(rx)
     }
 
-    /// The id list of a large export (`GET /v1/audit/exports/{sha256}`), checked against its
-    /// digest before it is served.
-    pub async fn export_ids(
+    /// Where large id lists of exports and imports are kept, named by their SHA-256.
+    pub(crate) fn id_lists_dir(&self) -> PathBuf {
+        self.inner.data_dir.join("audit").join("id-lists")
+    }
+
+    /// Durably stores an id list (one id per line) as `<sha256>.ids`; returns the digest, which
+    /// the audit entry then carries (so the list is covered by the hash chain).
+    pub(crate) fn keep_id_list(&self, ids: &[EmployeeId]) -> Result<String, ServiceError> {
+        let dir = self.id_lists_dir();
+        fs::create_dir_all(&dir).map_err(io_err)?;
+        let text: String = ids.iter().map(|id| format!("{id}\n")).collect();
+        let digest = hex::encode(Sha256::digest(text.as_bytes()));
+        let path = dir.join(format!("{digest}.ids"));
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .map_err(io_err)?;
+        f.write_all(text.as_bytes()).map_err(io_err)?;
+        f.sync_all().map_err(io_err)?;
+        File::open(&dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io_err)?;
+        Ok(digest)
+    }
+
+    /// A kept id list (`GET /v1/audit/id-lists/{sha256}`), checked against its digest first.
+    pub async fn id_list(
         &self,
         _grant: &AccessGranted,
         digest: &str,
@@ -312,17 +338,12 @@ impl Vault {
         {
             return Err(ServiceError::NotFound);
         }
-        let path = self
-            .inner
-            .data_dir
-            .join("audit")
-            .join("exports")
-            .join(format!("{digest}.ids"));
+        let path = self.id_lists_dir().join(format!("{digest}.ids"));
         let bytes = tokio::fs::read(&path)
             .await
             .map_err(|_| ServiceError::NotFound)?;
         if hex::encode(Sha256::digest(&bytes)) != digest {
-            tracing::error!(%digest, "an export id list does not match its digest");
+            tracing::error!(%digest, "a kept id list does not match its digest");
             return Err(ServiceError::Internal);
         }
         Ok(bytes)

@@ -4,7 +4,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use super::lifecycle::MIN_PASSWORD;
+use super::lifecycle::{MAX_PASSWORD, MIN_PASSWORD};
 use super::{Principal, RequestCtx, ServiceError, Vault};
 use crate::audit::{Action, Outcome};
 use crate::auth::AccessGranted;
