@@ -148,7 +148,7 @@ impl Vault {
             (Some(UserKind::Human), Some(p)) if p.chars().count() < MIN_PASSWORD => {
                 err("password", "must be at least 8 characters")
             }
-            (Some(UserKind::Human), Some(p)) if p.len() > 1024 => {
+            (Some(UserKind::Human), Some(p)) if p.len() > MAX_PASSWORD => {
                 err("password", "must be at most 1024 bytes")
             }
             (Some(UserKind::Service), Some(_)) => err(
