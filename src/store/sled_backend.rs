@@ -27,23 +27,24 @@ pub struct SledBackend {
 
 impl SledBackend {
     /// Opens or creates the database in `dir`.
+    ///
+    /// sled releases its file lock asynchronously: background tasks on its thread pool keep the
+    /// file open for a moment after the last handle is dropped. Cross-process exclusivity is
+    /// already guaranteed by `vault.lock`, so a lock still held here can only be this process's
+    /// own closing handle; opening retries for up to 5 s before giving up.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .mode(sled::Mode::HighThroughput)
-            .open()
-            .map_err(engine)?;
-        let trees = Tree::ALL
-            .iter()
-            .map(|t| db.open_tree(t.name()))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(engine)?;
-        Ok(Self {
-            db,
-            trees,
-            data_file: Mutex::new(None),
-            dir: dir.to_path_buf(),
-        })
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let db = loop {
+            match sled::Config::new().path(dir).mode(sled::Mode::HighThroughput).open() {
+                Ok(db) => break db,
+                Err(sled::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock && std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(e) => return Err(engine(e)),
+            }
+        };
+        let trees = Tree::ALL.iter().map(|t| db.open_tree(t.name())).collect::<Result<Vec<_>, _>>().map_err(engine)?;
+        Ok(Self { db, trees, data_file: Mutex::new(None), dir: dir.to_path_buf() })
     }
 
     fn tree(&self, t: Tree) -> &sled::Tree {
