@@ -2,7 +2,10 @@
 //! reach the disk, the logs or an error message in clear, and they survive a restart (and a
 //! crash) intact.
 
-#![allow(clippy::unwrap_used, reason = "test helpers: a failed step must panic the test")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed step must panic the test"
+)]
 
 mod common;
 

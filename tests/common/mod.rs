@@ -13,7 +13,10 @@
     reason = "each test binary uses a different part of the harness"
 )]
 #![allow(unreachable_pub, reason = "a test helper module, not an API")]
-#![allow(clippy::unwrap_used, reason = "test harness: a failed step must panic the test")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test harness: a failed step must panic the test"
+)]
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -74,8 +77,13 @@ pub fn hrvault() -> Command {
     c
 }
 
-/// Runs a command to completion with a deadline (stdin closed), returning its output.
-pub fn run(mut cmd: Command) -> Output {
+/// Runs a command to completion (stdin closed), failing the test after `WAIT`.
+pub fn run(cmd: Command) -> Output {
+    run_within(cmd, WAIT)
+}
+
+/// Runs a command to completion (stdin closed), failing the test after `within`.
+pub fn run_within(mut cmd: Command, within: Duration) -> Output {
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -91,9 +99,9 @@ pub fn run(mut cmd: Command) -> Output {
         })
     };
     let (out, err) = (read(Box::new(out)), read(Box::new(err)));
-    let status = wait_for_exit(&mut child, WAIT).unwrap_or_else(|| {
+    let status = wait_for_exit(&mut child, within).unwrap_or_else(|| {
         let _ = child.kill();
-        panic!("{cmd:?} did not finish within {WAIT:?}");
+        panic!("{cmd:?} did not finish within {within:?}");
     });
     Output {
         status,
@@ -176,6 +184,18 @@ if [ -n "$HRVAULT_TEST_CLEANUP" ]; then rm -rf "$HRVAULT_TEST_CLEANUP"; fi
 exit $rc
 "#;
 
+/// Options of `Server::start_with`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ServeOpts<'a> {
+    /// `--config FILE`.
+    pub config: Option<&'a Path>,
+    /// `--passphrase-file FILE` instead of `HRVAULT_PASSPHRASE`.
+    pub passphrase_file: Option<&'a Path>,
+    /// Deleted by the watchdog once the server has stopped (for servers kept in a `static`,
+    /// which are never dropped).
+    pub cleanup: Option<&'a Path>,
+}
+
 /// A running `hrvault serve`, stopped when dropped.
 pub struct Server {
     child: Mutex<Child>,
@@ -192,20 +212,21 @@ pub struct Server {
 static LOG_SEQ: AtomicU64 = AtomicU64::new(0);
 
 impl Server {
-    /// `hrvault serve --data-dir DATA --listen 127.0.0.1:0 [--config FILE]`; waits until the
-    /// announced address answers `/healthz` with 200.
+    /// `hrvault serve --data-dir DATA --listen 127.0.0.1:0 [--config FILE]` with the passphrase in
+    /// `HRVAULT_PASSPHRASE`; waits until the announced address answers `/healthz` with 200.
     pub fn start(vault: &VaultDir, config: Option<&Path>) -> Self {
-        Self::start_in(&vault.data, vault.root.path(), config, None)
+        Self::start_with(
+            &vault.data,
+            vault.root.path(),
+            ServeOpts {
+                config,
+                ..ServeOpts::default()
+            },
+        )
     }
 
-    /// Like `start`, for a server kept in a `static`: `cleanup` is deleted by the watchdog once
-    /// the server has stopped (statics are never dropped).
-    pub fn start_in(
-        data: &Path,
-        logs: &Path,
-        config: Option<&Path>,
-        cleanup: Option<&Path>,
-    ) -> Self {
+    /// `serve` on `data` with `opts`; the server's output goes to files in `logs`.
+    pub fn start_with(data: &Path, logs: &Path, opts: ServeOpts<'_>) -> Self {
         let n = LOG_SEQ.fetch_add(1, Ordering::SeqCst);
         let stdout_path = logs.join(format!("server-{n}.stdout"));
         let stderr_path = logs.join(format!("server-{n}.stderr"));
@@ -214,7 +235,7 @@ impl Server {
         cmd.args(["serve", "--data-dir"])
             .arg(data)
             .args(["--listen", "127.0.0.1:0"]);
-        if let Some(c) = config {
+        if let Some(c) = opts.config {
             cmd.arg("--config").arg(c);
         }
         for (k, _) in std::env::vars_os() {
@@ -222,9 +243,16 @@ impl Server {
                 cmd.env_remove(&k);
             }
         }
-        cmd.env("HRVAULT_PASSPHRASE", PASSPHRASE)
-            .env("NO_COLOR", "1");
-        if let Some(dir) = cleanup {
+        cmd.env("NO_COLOR", "1");
+        match opts.passphrase_file {
+            Some(f) => {
+                cmd.arg("--passphrase-file").arg(f);
+            }
+            None => {
+                cmd.env("HRVAULT_PASSPHRASE", PASSPHRASE);
+            }
+        }
+        if let Some(dir) = opts.cleanup {
             cmd.env("HRVAULT_TEST_CLEANUP", dir);
         }
         let mut child = cmd
@@ -606,6 +634,44 @@ impl Staff {
             "security" => &self.security,
             other => panic!("no such role {other}"),
         }
+    }
+}
+
+/// A vault, its server and one user per role, kept for the whole test binary (for a `static`):
+/// the watchdog stops the server and deletes the temporary directory when the process ends.
+pub struct Shared {
+    pub server: Server,
+    pub staff: Staff,
+    /// The temporary directory holding the data dir and the server's logs.
+    pub root: PathBuf,
+}
+
+impl Shared {
+    /// `init` + `serve` (with `config` as the TOML config file, if any) + `Staff::create`.
+    pub fn start(tag: &str, config: Option<&str>) -> Self {
+        let vault = VaultDir::init();
+        let config_path = config.map(|c| vault.write_file("config.toml", c));
+        let root = vault.root.keep();
+        let server = Server::start_with(
+            &root.join("data"),
+            &root,
+            ServeOpts {
+                config: config_path.as_deref(),
+                passphrase_file: None,
+                cleanup: Some(&root),
+            },
+        );
+        let staff = Staff::create(server.client(), tag);
+        Self {
+            server,
+            staff,
+            root,
+        }
+    }
+
+    /// The server's client.
+    pub fn c(&self) -> &Client {
+        self.server.client()
     }
 }
 
