@@ -173,8 +173,10 @@ fn no_plaintext_at_rest_in_logs_or_errors_and_survives_restart() {
     let r = c
         .patch(&format!("/v1/employees/{id_a}"))
         .token(hr)
-        .json(&json!({"home_address": {"line1": patched_line1, "city": patched_city,
-                                        "state": "OR", "postal_code": "QZ-55120", "country": "US"}}))
+        .json(&json!({"home_address": {
+            "line1": patched_line1, "city": patched_city,
+            "state": "OR", "postal_code": "QZ-55120", "country": "US"
+        }}))
         .send();
     let v = r.expect(200).json();
     assert_eq!(v["version"], 2);
