@@ -279,6 +279,33 @@ fn role_route_matrix() {
     assert_eq!(rec["version"], 2);
 }
 
+/// The record's JSON field names (CONTRACT §2 Employees: "JSON field names are fixed").
+const RECORD_FIELDS: [&str; 20] = [
+    "id",
+    "employee_number",
+    "first_name",
+    "last_name",
+    "preferred_name",
+    "work_email",
+    "department",
+    "job_title",
+    "manager_id",
+    "location",
+    "hire_date",
+    "status",
+    "termination_date",
+    "ssn",
+    "date_of_birth",
+    "home_address",
+    "bank_account",
+    "version",
+    "created_at",
+    "updated_at",
+];
+
+/// The sensitive ones.
+const SENSITIVE: [&str; 4] = ["ssn", "date_of_birth", "home_address", "bank_account"];
+
 /// Every record whose id is `id` in the paged list as `token`.
 fn find_in_list(c: &Client, token: &str, id: &str) -> Value {
     let mut cursor = String::new();
@@ -306,7 +333,8 @@ fn find_in_list(c: &Client, token: &str, id: &str) -> Value {
 /// Masking on reads follows the contract's table, on GET by id and in the list: hr and payroll
 /// see `***-**-NNNN`, `****-**-**`, the address's city/state/country only and
 /// `{"account_number":"****NNNN"}`; security sees none of the four keys; admin and auditor are
-/// refused. No read response carries a full sensitive value anywhere in its bytes.
+/// refused. Reads carry exactly the contract's field names, and no read response carries a full
+/// sensitive value anywhere in its bytes.
 #[test]
 fn reads_are_masked_per_role() {
     let w = world();
@@ -347,6 +375,16 @@ fn reads_are_masked_per_role() {
                 assert!(!raw.contains(value), "{what} shows {value}: {raw}");
             }
             assert_eq!(v["employee_number"], body["employee_number"], "{what}");
+            // Exactly the contract's field names: nothing extra (no internal flags), and for
+            // security nothing of the four sensitive fields.
+            let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+            keys.sort_unstable();
+            let mut want: Vec<&str> = RECORD_FIELDS.to_vec();
+            if role == "security" {
+                want.retain(|k| !SENSITIVE.contains(k));
+            }
+            want.sort_unstable();
+            assert_eq!(keys, want, "{what}");
             if role == "security" {
                 for k in ["ssn", "date_of_birth", "home_address", "bank_account"] {
                     assert!(v.get(k).is_none(), "{what}: {k} must be absent: {v}");

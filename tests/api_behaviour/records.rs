@@ -355,3 +355,61 @@ fn idempotency_key_is_honoured() {
         .send();
     other.problem(409);
 }
+
+/// PATCH is partial: absent fields stay, `null` clears an optional field, and the merged record is
+/// validated by the create rules (a required field set to `null`, an invalid SSN, or a
+/// `hire_date` that makes the stored birth date impossible are 422 and change nothing);
+/// `created_at` stays and `updated_at` moves forward.
+#[test]
+fn patch_is_partial_and_revalidated() {
+    let w = world();
+    let c = w.c();
+    let hr = &w.staff.hr.token;
+    let created = create_employee(c, hr, &draft());
+    let path = format!("/v1/employees/{}", id_of(&created));
+    let patch = |body: serde_json::Value| c.patch(&path).token(hr).json(&body).send();
+
+    let v = patch(json!({"preferred_name": "Gigi"})).expect(200).json();
+    assert_eq!(v["preferred_name"], "Gigi");
+    for k in [
+        "first_name",
+        "last_name",
+        "employee_number",
+        "ssn",
+        "home_address",
+        "hire_date",
+    ] {
+        assert_eq!(v[k], created[k], "{k} is untouched");
+    }
+    assert_eq!(v["created_at"], created["created_at"]);
+    let ts =
+        |v: &serde_json::Value, k: &str| v[k].as_str().unwrap().parse::<jiff::Timestamp>().unwrap();
+    assert!(ts(&v, "updated_at") >= ts(&created, "updated_at"));
+    let v = patch(json!({"preferred_name": null})).expect(200).json();
+    assert!(v["preferred_name"].is_null());
+    let version = v["version"].clone();
+
+    for (body, field) in [
+        (json!({"first_name": null}), "first_name"),
+        (json!({"ssn": null}), "ssn"),
+        (json!({"ssn": "666-11-2222"}), "ssn"),
+        (json!({"date_of_birth": "2020-01-01"}), "date_of_birth"),
+        (json!({"hire_date": "1950-01-01"}), "date_of_birth"),
+        (
+            json!({"bank_account": {"routing_number": "123456789", "account_number": "1234"}}),
+            "bank_account.routing_number",
+        ),
+    ] {
+        let r = patch(body.clone());
+        assert_eq!(r.status, 422, "{body}: {}", r.text());
+        assert!(
+            r.error_fields().contains(&field.to_owned()),
+            "{body}: {}",
+            r.text()
+        );
+        assert!(!r.text().contains("666-11-2222"));
+    }
+    let now = c.get(&path).token(hr).send().expect(200).json();
+    assert_eq!(now["version"], version, "refused PATCHes change nothing");
+    assert_eq!(now["first_name"], created["first_name"]);
+}

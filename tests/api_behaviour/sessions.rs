@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::common::*;
-use super::world;
+use super::{id_of, world};
 
 /// Logout answers 204 and the same token is refused at once (and audited as `auth.logout`);
 /// other tokens of the same user keep working.
@@ -289,8 +289,9 @@ fn users_never_show_secrets_and_service_accounts_use_client_credentials() {
     c.login_raw("api-svc", &secret).problem(401);
 }
 
-/// User administration errors: a taken username is a 409, an unknown role or a short password a
-/// 422 naming the field.
+/// User administration: a taken username is a 409; an unknown role, a short password, a bad
+/// username or an `employee_id` that is no live record a 422 naming the field; a created user is
+/// shown with exactly the contract fields.
 #[test]
 fn user_validation() {
     let w = world();
@@ -319,4 +320,100 @@ fn user_validation() {
         .json(&json!({"role": "root"}))
         .send();
     assert_eq!(r.error_fields(), ["role"]);
+    // The created user as the contract shows it; `employee_id` links to a live record only.
+    let record = id_of(&create_employee(c, &w.staff.hr.token, &draft()));
+    let r = mk(
+        json!({"username": "api-linked", "password": "long-enough-1", "role": "hr",
+                      "employee_id": record, "kind": "human"}),
+    );
+    let v = r.expect(201).json();
+    let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        ["employee_id", "enabled", "id", "kind", "role", "username"]
+    );
+    assert_eq!(v["employee_id"], record.as_str());
+    assert_eq!(
+        (v["kind"].as_str(), v["enabled"].as_bool()),
+        (Some("human"), Some(true))
+    );
+    for bad in ["7d3c2a59-0f59-4b8e-9a31-5c8f1f0c2b6e", "not-a-uuid"] {
+        let r = mk(
+            json!({"username": "api-unlinked", "password": "long-enough-1", "role": "hr",
+                          "employee_id": bad}),
+        );
+        assert_eq!(r.error_fields(), ["employee_id"], "{bad}");
+    }
+}
+
+/// Access tokens are EdDSA JWTs carrying `iss`, `aud`, `sub` (the user id), `role`, a unique
+/// `jti`, `iat` and `exp`, with the default lifetime of 900 s that `expires_in` announces.
+#[test]
+fn tokens_carry_the_contract_claims() {
+    use base64::Engine as _;
+    let w = world();
+    let c = w.c();
+    let u = &w.staff.payroll;
+    let mut jtis = Vec::new();
+    for _ in 0..2 {
+        let r = c.login_raw(&u.username, &u.password);
+        let grant = r.expect(200).json();
+        assert_eq!(grant["token_type"], "Bearer");
+        assert_eq!(grant["expires_in"], 900);
+        let token = grant["access_token"].as_str().unwrap();
+        let part = |i: usize| -> Value {
+            let b = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(token.split('.').nth(i).unwrap())
+                .unwrap();
+            serde_json::from_slice(&b).unwrap()
+        };
+        assert_eq!(part(0)["alg"], "EdDSA");
+        let claims = part(1);
+        for k in ["iss", "aud", "sub", "role", "jti", "iat", "exp"] {
+            assert!(!claims[k].is_null(), "claim {k} missing: {claims}");
+        }
+        assert_eq!(claims["sub"], u.id.as_str());
+        assert_eq!(claims["role"], "payroll");
+        let (iat, exp) = (
+            claims["iat"].as_i64().unwrap(),
+            claims["exp"].as_i64().unwrap(),
+        );
+        assert_eq!(exp - iat, 900);
+        jtis.push(claims["jti"].as_str().unwrap().to_owned());
+    }
+    assert_ne!(jtis[0], jtis[1], "every token has its own jti");
+}
+
+/// Failed client-credentials attempts count against the same per-username limit as passwords:
+/// 10 wrong secrets are 401 `invalid_client`, then 429 with `Retry-After` even for the right one.
+#[test]
+fn client_credentials_are_rate_limited_too() {
+    let w = world();
+    let c = w.c();
+    let r = c
+        .post("/v1/users")
+        .token(&w.staff.admin.token)
+        .json(&json!({"username": "api-svc-limit", "role": "payroll", "kind": "service"}))
+        .send();
+    let secret = r.expect(201).json()["client_secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let form = |s: &str| {
+        format!("grant_type=client_credentials&client_id=api-svc-limit&client_secret={s}")
+    };
+    let post = |s: &str| {
+        c.post("/v1/oauth/token")
+            .raw("application/x-www-form-urlencoded", form(s))
+            .send()
+    };
+    for i in 0..10 {
+        let r = post(&format!("wrong-secret-{i}"));
+        assert_eq!(r.status, 401, "attempt {}: {}", i + 1, r.text());
+        assert_eq!(r.json()["error"], "invalid_client");
+    }
+    let r = post(&secret);
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert!(r.header("retry-after").is_some());
 }
