@@ -589,12 +589,6 @@ async fn revocation_survives_a_restart() {
 /// A vault can be opened again in the same process as soon as the previous handle is gone (as
 /// `demo` does right after `init`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "BUG: Vault::init (and dropping a Vault) returns before the audit writer thread has \
-            exited; that thread owns a Store clone (the store_sync closure in \
-            lifecycle::open_parts), so sled's lock on data/db/db is still held and an immediate \
-            Vault::open fails with 'could not acquire lock'. demo (init then open) only works \
-            because the 64 MiB unseal KDF outlasts the thread; fix: join the writer thread on \
-            drop/close, or make init return after it ended"]
 async fn a_vault_reopens_as_soon_as_it_is_dropped() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -652,11 +646,6 @@ fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
 /// wrapped record key of the deleted record is in no file under the data dir, so a copy of the
 /// disk plus the passphrase cannot bring the record back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "BUG: crypto-shred leaves the wrapped record key on disk. \
-            store::shred_employee overwrites the sled value, but sled 0.34 is log-structured: \
-            the previous value (wrapped record key + sealed fields) stays in data/db/db after \
-            DELETE and shutdown, so passphrase + disk image recovers a 'destroyed' record \
-            (CONTRACT: DELETE destroys the record key; DESIGN §2 crypto-shredding)"]
 async fn crypto_shred_leaves_no_wrapped_key_on_disk() {
     let mut h = Harness::new(Settings::default()).await;
     let admin = h.token("admin", ADMIN).await;
@@ -671,7 +660,15 @@ async fn crypto_shred_leaves_no_wrapped_key_on_disk() {
         .await;
     let id: EmployeeId = created.json()["id"].as_str().unwrap().parse().unwrap();
     let (_, stored) = h.vault().load_live(&id).unwrap().unwrap();
-    let wrapped = stored.record_key.sealed.0.clone();
+    let wrapped = h
+        .vault()
+        .inner
+        .store
+        .record_key(&stored)
+        .unwrap()
+        .sealed
+        .0
+        .clone();
     let sealed_ssn = stored.ssn.0.clone();
     assert!(wrapped.len() >= 44 && sealed_ssn.len() >= 28);
     h.close();

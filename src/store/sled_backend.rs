@@ -35,16 +35,32 @@ impl SledBackend {
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         let db = loop {
-            match sled::Config::new().path(dir).mode(sled::Mode::HighThroughput).open() {
+            match sled::Config::new()
+                .path(dir)
+                .mode(sled::Mode::HighThroughput)
+                .open()
+            {
                 Ok(db) => break db,
-                Err(sled::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock && std::time::Instant::now() < deadline => {
+                Err(sled::Error::Io(e))
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        && std::time::Instant::now() < deadline =>
+                {
                     std::thread::sleep(std::time::Duration::from_millis(10));
                 }
                 Err(e) => return Err(engine(e)),
             }
         };
-        let trees = Tree::ALL.iter().map(|t| db.open_tree(t.name())).collect::<Result<Vec<_>, _>>().map_err(engine)?;
-        Ok(Self { db, trees, data_file: Mutex::new(None), dir: dir.to_path_buf() })
+        let trees = Tree::ALL
+            .iter()
+            .map(|t| db.open_tree(t.name()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(engine)?;
+        Ok(Self {
+            db,
+            trees,
+            data_file: Mutex::new(None),
+            dir: dir.to_path_buf(),
+        })
     }
 
     fn tree(&self, t: Tree) -> &sled::Tree {

@@ -313,10 +313,6 @@ fn list_pages_and_filters() {
 /// the same key and body again returns the first record instead of creating or refusing one;
 /// the same key with another body is a 409.
 #[test]
-#[ignore = "BUG: Idempotency-Key is ignored by POST /v1/employees (src/api/employees.rs \
-            create): a retry with the same key and body gets 409 on employee_number instead of \
-            the original record, and the same key with another body creates a second record \
-            instead of 409"]
 fn idempotency_key_is_honoured() {
     let w = world();
     let c = w.c();
