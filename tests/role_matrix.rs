@@ -109,6 +109,56 @@ const ROUTES: &[Route] = &[
         path: "/v1/audit/head",
         allowed: &["auditor", "security"],
     },
+    Route {
+        method: "GET",
+        path: "/v1/payroll/export",
+        allowed: &["payroll"],
+    },
+    Route {
+        method: "POST",
+        path: "/v1/hr-flags",
+        allowed: &["hr", "security"],
+    },
+    Route {
+        method: "GET",
+        path: "/v1/hr-flags",
+        allowed: &["security"],
+    },
+    Route {
+        method: "DELETE",
+        path: "/v1/hr-flags/{id}",
+        allowed: &["security"],
+    },
+    Route {
+        method: "GET",
+        path: "/v1/alerts",
+        allowed: &["security"],
+    },
+    Route {
+        method: "PATCH",
+        path: "/v1/alerts/{id}",
+        allowed: &["security"],
+    },
+    Route {
+        method: "GET",
+        path: "/v1/risk",
+        allowed: &["security"],
+    },
+    Route {
+        method: "POST",
+        path: "/v1/honeytokens",
+        allowed: &["security"],
+    },
+    Route {
+        method: "POST",
+        path: "/v1/users/{id}/client-secret",
+        allowed: &["admin"],
+    },
+    Route {
+        method: "DELETE",
+        path: "/v1/users/{id}/client-secret",
+        allowed: &["admin"],
+    },
 ];
 
 /// The records and users the matrix acts on.
@@ -118,6 +168,9 @@ struct Targets {
     doomed_record: String,
     patched_user: String,
     doomed_user: String,
+    flag: String,
+    alert: String,
+    service_user: String,
 }
 
 /// The request `role` sends for `route`, with the status it expects if allowed.
@@ -162,6 +215,34 @@ fn request<'a>(
             200,
         ),
         ("DELETE", "/v1/users/{id}") => (format!("/v1/users/{}", t.doomed_user), None, 204),
+        ("GET", "/v1/payroll/export") => (p.to_owned(), None, 200),
+        ("POST", "/v1/hr-flags") => (
+            p.to_owned(),
+            Some(
+                json!({"employee_id": t.record, "kind": "resignation", "effective_date": "2026-01-01"}),
+            ),
+            201,
+        ),
+        ("GET", "/v1/hr-flags") => (p.to_owned(), None, 200),
+        ("DELETE", "/v1/hr-flags/{id}") => (format!("/v1/hr-flags/{}", t.flag), None, 204),
+        ("GET", "/v1/alerts") => (p.to_owned(), None, 200),
+        ("PATCH", "/v1/alerts/{id}") => (
+            format!("/v1/alerts/{}", t.alert),
+            Some(json!({"status": "acknowledged", "note": format!("checked by {role}")})),
+            200,
+        ),
+        ("GET", "/v1/risk") => (p.to_owned(), None, 200),
+        ("POST", "/v1/honeytokens") => (p.to_owned(), Some(draft()), 201),
+        ("POST", "/v1/users/{id}/client-secret") => (
+            format!("/v1/users/{}/client-secret", t.service_user),
+            None,
+            200,
+        ),
+        ("DELETE", "/v1/users/{id}/client-secret") => (
+            format!("/v1/users/{}/client-secret", t.service_user),
+            None,
+            204,
+        ),
         (_, p) if p.starts_with("/v1/audit") => (p.to_owned(), None, 200),
         other => panic!("no request for {other:?}"),
     };
@@ -193,12 +274,64 @@ fn role_route_matrix() {
         .to_owned();
     let patched_user = create_user(c, &s.admin.token, "rm-patched", "payroll").id;
     let doomed_user = create_user(c, &s.admin.token, "rm-doomed", "payroll").id;
+    let flag = c
+        .post("/v1/hr-flags")
+        .token(&s.security.token)
+        .json(&json!({"employee_id": record, "kind": "pip", "effective_date": "2026-01-01"}))
+        .send()
+        .expect(201)
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // An alert to triage: hr reads a honeytoken.
+    let decoy = c
+        .post("/v1/honeytokens")
+        .token(&s.security.token)
+        .json(&draft())
+        .send()
+        .expect(201)
+        .json();
+    c.get(&format!("/v1/employees/{}", decoy["id"].as_str().unwrap()))
+        .token(&s.hr.token)
+        .send()
+        .expect(200);
+    let alert = poll(
+        "a honeytoken alert",
+        WAIT,
+        Duration::from_millis(50),
+        || {
+            let v = c
+                .get("/v1/alerts?rule=honeytoken_access")
+                .token(&s.security.token)
+                .send()
+                .json();
+            v["alerts"]
+                .as_array()
+                .unwrap()
+                .first()
+                .map(|a| a["id"].as_str().unwrap().to_owned())
+        },
+    );
+    let service_user = c
+        .post("/v1/users")
+        .token(&s.admin.token)
+        .json(&json!({"username": "rm-svc", "role": "payroll", "kind": "service"}))
+        .send()
+        .expect(201)
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let t = Targets {
         record,
         record_ssn: rec["ssn"].as_str().unwrap().to_owned(),
         doomed_record,
         patched_user,
         doomed_user,
+        flag,
+        alert,
+        service_user,
     };
     let mut denied = 0;
     for route in ROUTES {
