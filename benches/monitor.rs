@@ -41,27 +41,66 @@ impl Directory for MemDirectory {
 }
 
 fn main() {
-    let n: usize = std::env::var("HRVAULT_BENCH_ENTRIES").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let n: usize = std::env::var("HRVAULT_BENCH_ENTRIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
     let pop = Arc::new(Population::new(50, 10_000));
     let dir = tempfile::tempdir().expect("tempdir");
     println!("machine: {}", machine());
     let t = Instant::now();
     let bytes = build_log(&rt, dir.path(), &pop, n);
-    println!("built a {n}-entry log ({} MiB) in {:.1?}", bytes / (1 << 20), t.elapsed());
+    println!(
+        "built a {n}-entry log ({} MiB) in {:.1?}",
+        bytes / (1 << 20),
+        t.elapsed()
+    );
 
-    let mut directory = MemDirectory { links: HashMap::new(), departments: HashMap::new(), flags: HashMap::new(), decoys: pop.records[..3].to_vec() };
-    let depts = ["R&D", "Sales", "Executives", "IT Operations/InfoSec", "Support"];
+    let mut directory = MemDirectory {
+        links: HashMap::new(),
+        departments: HashMap::new(),
+        flags: HashMap::new(),
+        decoys: pop.records[..3].to_vec(),
+    };
+    let depts = [
+        "R&D",
+        "Sales",
+        "Executives",
+        "IT Operations/InfoSec",
+        "Support",
+    ];
     for (i, (uid, _, _)) in pop.users.iter().enumerate().filter(|(i, _)| i % 3 == 0) {
         let e = EmployeeId::random();
         directory.links.insert(*uid, e);
-        directory.departments.insert(e, depts[i % depts.len()].into());
+        directory
+            .departments
+            .insert(e, depts[i % depts.len()].into());
         if i % 9 == 0 {
-            let kind = if i % 2 == 0 { FlagKind::Pip } else { FlagKind::Layoff };
-            directory.flags.insert(e, vec![FlagView { kind, effective_date: "2026-01-01".parse().unwrap(), created_at: "2026-01-01T00:00:00Z".parse().unwrap(), cleared_at: None }]);
+            let kind = if i % 2 == 0 {
+                FlagKind::Pip
+            } else {
+                FlagKind::Layoff
+            };
+            directory.flags.insert(
+                e,
+                vec![FlagView {
+                    kind,
+                    effective_date: "2026-01-01".parse().expect("a valid date"),
+                    created_at: "2026-01-01T00:00:00Z".parse().expect("a valid instant"),
+                    cleared_at: None,
+                }],
+            );
         }
     }
-    let settings = Settings::parse("[monitor]\ntimezone = \"Europe/Berlin\"\n[monitor.groups]\n\"Sales\" = false\n").expect("settings");
+    let settings = Settings::parse(
+        "[monitor]\ntimezone = \"Europe/Berlin\"\n[monitor.groups]\n\"Sales\" = false\n",
+    )
+    .expect("settings");
     for round in 0..2 {
         let mut engine = Engine::new(settings.monitor.clone());
         let mut tail = Tail::new(SegmentDir::new(dir.path().join("audit")), 0);
@@ -85,6 +124,9 @@ fn main() {
             events += read as u64;
         }
         let s = t.elapsed().as_secs_f64();
-        println!("replay round {round}: {events} events in {s:.2} s = {:.0} events/s ({firings} firings before folding)", events as f64 / s);
+        println!(
+            "replay round {round}: {events} events in {s:.2} s = {:.0} events/s ({firings} firings before folding)",
+            events as f64 / s
+        );
     }
 }

@@ -141,6 +141,9 @@ fn parse_hhmm(s: &str) -> Option<u16> {
     if h.len() != 2 || m.len() != 2 {
         return None;
     }
+    if !h.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
     (h < 24 && m < 60).then_some(h * 60 + m)
 }
@@ -162,14 +165,14 @@ fn parse_hours(s: &str) -> Result<BusinessHours, ConfigError> {
 }
 
 fn weekday(s: &str) -> Option<Weekday> {
-    Some(match s.trim().to_ascii_lowercase().get(..3)? {
-        "mon" => Weekday::Monday,
-        "tue" => Weekday::Tuesday,
-        "wed" => Weekday::Wednesday,
-        "thu" => Weekday::Thursday,
-        "fri" => Weekday::Friday,
-        "sat" => Weekday::Saturday,
-        "sun" => Weekday::Sunday,
+    Some(match s.trim().to_ascii_lowercase().as_str() {
+        "mon" | "monday" => Weekday::Monday,
+        "tue" | "tuesday" => Weekday::Tuesday,
+        "wed" | "wednesday" => Weekday::Wednesday,
+        "thu" | "thursday" => Weekday::Thursday,
+        "fri" | "friday" => Weekday::Friday,
+        "sat" | "saturday" => Weekday::Saturday,
+        "sun" | "sunday" => Weekday::Sunday,
         _ => return None,
     })
 }
@@ -215,28 +218,56 @@ fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
         return format!("configuration: {msg}");
     };
     let before = &text[..span.start.min(text.len())];
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let line = &text[line_start..];
-    let line = line.split('\n').next().unwrap_or("");
-    let key = line
-        .split('=')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .trim_matches('"');
+    let line_no = before.matches('\n').count() + 1;
     let section = before
         .lines()
         .rev()
         .map(str::trim)
         .find(|l| l.starts_with('[') && l.ends_with(']'))
         .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_owned());
-    let path = match (section, key.is_empty() || key.starts_with('[')) {
-        (Some(s), false) => format!("{s}.{key}"),
-        (None, false) => key.to_owned(),
-        (Some(s), true) => s,
-        (None, true) => "configuration".to_owned(),
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].split('\n').next().unwrap_or("");
+    let key = key_named_on(line, section.as_deref());
+    let path = match (section, key) {
+        (Some(s), Some(k)) => format!("{s}.{k}"),
+        (None, Some(k)) => k.to_owned(),
+        (Some(s), None) => s,
+        (None, None) => "configuration".to_owned(),
     };
-    format!("{path}: {msg}")
+    format!("{path} (line {line_no}): {msg}")
+}
+
+/// The key a `key = value` line names, only if it is a key this file may hold (or a department
+/// name under `[monitor.groups]`): a mistyped line could otherwise be the secret itself.
+fn key_named_on<'a>(line: &'a str, section: Option<&str>) -> Option<&'a str> {
+    const KEYS: [&str; 13] = [
+        "token_ttl_secs",
+        "login_attempts_per_minute",
+        "window_secs",
+        "excessive_access_threshold",
+        "denied_probing_threshold",
+        "bulk_reveal_threshold",
+        "business_hours",
+        "business_days",
+        "timezone",
+        "restrict_flagged",
+        "alert_webhook",
+        "alert_webhook_secret",
+        "groups",
+    ];
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim();
+    let bare = key.trim_matches('"');
+    let department = section == Some("monitor.groups")
+        && ((key.starts_with('"') && key.ends_with('"'))
+            || key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'));
+    if KEYS.contains(&bare) || department {
+        Some(bare)
+    } else {
+        None
+    }
 }
 
 fn parse_webhook(url: &str) -> Result<String, ConfigError> {

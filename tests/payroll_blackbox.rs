@@ -165,12 +165,15 @@ fn a_payroll_client_syncs_with_full_and_delta_exports() {
     );
 
     // Delta sync: only what changed since the last run, deletions included.
-    let since = full
+    // `updated_since` is inclusive: ask for what changed strictly after the newest change seen.
+    let newest: jiff::Timestamp = full
         .values()
         .filter_map(|l| l["updated_at"].as_str())
         .max()
         .unwrap()
-        .to_owned();
+        .parse()
+        .unwrap();
+    let since = (newest + jiff::SignedDuration::from_micros(1)).to_string();
     let ids: Vec<&String> = created.keys().collect();
     let (changed, removed, untouched) = (ids[0], ids[1], ids[2]);
     w.c()

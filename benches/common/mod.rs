@@ -10,7 +10,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hrvault::audit::{Action, Actor, AuditLog, FileSink, Head, LogSink, NewEntry, Outcome, SegmentDir};
+use hrvault::audit::{
+    Action, Actor, AuditLog, FileSink, Head, LogSink, NewEntry, Outcome, SegmentDir,
+};
 use hrvault::clock::SystemClock;
 use hrvault::model::{EmployeeId, Role, UserId};
 
@@ -54,7 +56,9 @@ impl Population {
     pub fn new(users: usize, records: usize) -> Self {
         let roles = [Role::Hr, Role::Payroll, Role::Security];
         Self {
-            users: (0..users).map(|i| (UserId::random(), format!("user{i}"), roles[i % 3])).collect(),
+            users: (0..users)
+                .map(|i| (UserId::random(), format!("user{i}"), roles[i % 3]))
+                .collect(),
             records: (0..records).map(|_| EmployeeId::random()).collect(),
         }
     }
@@ -69,10 +73,20 @@ impl Population {
             3 => (Action::AuthLogin, Outcome::Success),
             _ => (Action::EmployeeRead, Outcome::Success),
         };
-        let mut e = NewEntry::new(Actor { user_id: Some(*uid), username: Some(name.clone()), role: Some(*role) }, action, outcome);
+        let mut e = NewEntry::new(
+            Actor {
+                user_id: Some(*uid),
+                username: Some(name.clone()),
+                role: Some(*role),
+            },
+            action,
+            outcome,
+        );
         let record = self.records[(i * 104_729) % self.records.len()];
         match action {
-            Action::EmployeeList => e.employee_ids = Some(self.records.iter().take(20).copied().collect()),
+            Action::EmployeeList => {
+                e.employee_ids = Some(self.records.iter().take(20).copied().collect())
+            }
             Action::AuthLogin => {}
             _ => e.employee_id = Some(record),
         }
@@ -92,8 +106,20 @@ pub fn build_log(rt: &tokio::runtime::Runtime, dir: &Path, pop: &Arc<Population>
     let segments = SegmentDir::new(dir.join("audit"));
     segments.create().expect("create audit dir");
     let path = dir.join("audit").join(format!("{:020}.jsonl", 1));
-    let sink = FastSink(BufWriter::with_capacity(1 << 22, File::options().append(true).open(&path).expect("open segment")));
-    let log = AuditLog::start(Box::new(sink), Head::genesis(), Arc::new(SystemClock), Box::new(|| Ok(()))).expect("start writer");
+    let sink = FastSink(BufWriter::with_capacity(
+        1 << 22,
+        File::options()
+            .append(true)
+            .open(&path)
+            .expect("open segment"),
+    ));
+    let log = AuditLog::start(
+        Box::new(sink),
+        Head::genesis(),
+        Arc::new(SystemClock),
+        Box::new(|| Ok(())),
+    )
+    .expect("start writer");
     rt.block_on(async {
         let per = n / 64;
         let mut tasks = Vec::new();
@@ -127,9 +153,15 @@ pub fn percentiles(mut v: Vec<Duration>) -> (Duration, Duration) {
 pub fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
         .unwrap_or_default();
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
     format!("{cores} cores, {cpu}")
 }
 
@@ -138,5 +170,8 @@ pub fn file_sink(dir: &Path) -> (Box<dyn LogSink>, Head) {
     let segments = SegmentDir::new(dir.join("audit"));
     segments.create().expect("create audit dir");
     let (head, _, (_, path)) = segments.recover(false).expect("recover");
-    (Box::new(FileSink::open(segments, path).expect("open sink")), head)
+    (
+        Box::new(FileSink::open(segments, path).expect("open sink")),
+        head,
+    )
 }

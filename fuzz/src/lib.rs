@@ -13,6 +13,7 @@ mod audit;
 mod config;
 mod employee;
 mod keyfile;
+mod payroll;
 pub mod samples;
 mod store;
 mod token;
@@ -21,6 +22,7 @@ pub use audit::{audit_chain, audit_entry};
 pub use config::config_toml;
 pub use employee::{check_draft, csv_import, employee_json, employee_patch, scalars};
 pub use keyfile::key_file;
+pub use payroll::{export_line, token_form};
 pub use store::stored_record;
 pub use token::{token_claims, token_verify};
 
@@ -38,6 +40,8 @@ pub const TARGETS: &[(&str, Oracle)] = &[
     ("token_claims", token_claims),
     ("config_toml", config_toml),
     ("csv_import", csv_import),
+    ("token_form", token_form),
+    ("export_line", export_line),
     ("scalars", scalars),
     ("key_file", key_file),
 ];

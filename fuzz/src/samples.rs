@@ -10,7 +10,7 @@ use hrvault::audit::Outcome;
 use hrvault::audit::{Action, EntryRef, GENESIS_HASH};
 use hrvault::crypto::{KdfParams, KeyFile, SigningKey};
 use hrvault::model::{
-    BlindIndex, EmployeeDraft, EmployeeId, NewEmployee, PublicFields, Sealed, WrappedRecordKey,
+    BlindIndex, EmployeeDraft, EmployeeId, NewEmployee, PublicFields, RecordKeyRef, Sealed,
 };
 use hrvault::store::{EmployeeEntry, StoredEmployee, Tombstone};
 use jiff::Timestamp;
@@ -152,10 +152,10 @@ pub fn stored_live(public: PublicFields, honeytoken: bool) -> Vec<u8> {
         created_at: at(1_767_225_600),
         updated_at: at(1_767_312_000),
         honeytoken,
-        record_key: WrappedRecordKey {
+        record_key: RecordKeyRef {
+            slot: 7,
             master_version: 1,
             key_version: 1,
-            sealed: Sealed(vec![0xA5; 60]),
         },
         ssn: Sealed(vec![1; 37]),
         ssn_index: BlindIndex([9; 32]),
@@ -273,7 +273,10 @@ pub fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
         ("token_claims", "claims.json", json_bytes(&genuine_claims())),
         ("token_claims", "header_claims.bin", claims_with_header),
         ("config_toml", "contract.toml", CONFIG.as_bytes().to_vec()),
-        ("csv_import", "import.csv", CSV.as_bytes().to_vec()),
+                ("csv_import", "import.csv", CSV.as_bytes().to_vec()),
+        ("token_form", "client_credentials.form", b"grant_type=client_credentials&client_id=payroll-svc&client_secret=Zk3%2Bq%2Fs3cr3t&scope=export".to_vec()),
+        ("export_line", "full.json", json_bytes(&employee())),
+        ("export_line", "minimal.json", json_bytes(&employee_minimal())),
         ("scalars", "ssn.txt", b"123-45-6789".to_vec()),
         ("scalars", "date.txt", b"2024-02-29".to_vec()),
         ("scalars", "username.txt", b"hr.onboarding@corp".to_vec()),

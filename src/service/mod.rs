@@ -46,7 +46,7 @@ pub use import::{CsvDrafts, CsvRow, ImportError, ImportReport, RowError};
 pub use keys::RotateReport;
 pub use lifecycle::{InitOptions, InitOutcome, Layout, VaultError, data_dir_layout};
 pub use metrics::Metrics;
-pub use payroll::{ExportChunk, INLINE_IDS};
+pub use payroll::{ExportChunk, INLINE_IDS, PayrollFields, PayrollRecord, write_payroll_line};
 pub use session::TokenGrant;
 pub use users::{NewUser, UserPatch, UserView};
 pub use view::EmployeeView;

@@ -19,16 +19,16 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use jiff::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::{Principal, RequestCtx, ServiceError, Vault};
 use crate::audit::{Action, AuditRecorded, Outcome};
 use crate::auth::AccessGranted;
 use crate::clock::rfc3339;
-use crate::model::{BankAccount, EmployeeId, HomeAddress};
+use crate::model::{BankAccount, EmployeeId, HomeAddress, PublicFields, Ssn};
 use crate::store::{EmployeeEntry, StoredEmployee};
 
 /// Exports with more records than this list a digest instead of the ids.
@@ -60,6 +60,74 @@ struct PayrollLine<'a> {
     version: u64,
     created_at: String,
     updated_at: String,
+}
+
+/// What one payroll line is made of (plaintext: only the service ever holds one).
+pub struct PayrollFields<'a> {
+    pub id: EmployeeId,
+    pub public: &'a PublicFields,
+    pub ssn: &'a Ssn,
+    pub home_address: Option<&'a HomeAddress>,
+    pub bank_account: Option<&'a BankAccount>,
+    pub version: u64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// Appends one NDJSON line (with its newline) to `out`: the export's serializer.
+pub fn write_payroll_line(f: &PayrollFields<'_>, out: &mut Vec<u8>) {
+    let p = f.public;
+    let ssn = f.ssn.formatted();
+    let line = PayrollLine {
+        id: f.id.to_string(),
+        employee_number: &p.employee_number,
+        first_name: &p.first_name,
+        last_name: &p.last_name,
+        preferred_name: &p.preferred_name,
+        work_email: &p.work_email,
+        department: &p.department,
+        job_title: &p.job_title,
+        manager_id: p.manager_id.map(|m| m.to_string()),
+        location: &p.location,
+        hire_date: p.hire_date.to_string(),
+        status: p.status.as_str(),
+        termination_date: p.termination_date.map(|d| d.to_string()),
+        ssn: &ssn,
+        home_address: f.home_address,
+        bank_account: f.bank_account,
+        version: f.version,
+        created_at: rfc3339(f.created_at),
+        updated_at: rfc3339(f.updated_at),
+    };
+    serde_json::to_writer(&mut *out, &line)
+        .expect("a line of strings and numbers always serializes");
+    out.push(b'\n');
+}
+
+/// One export line as a payroll consumer reads it back (tests, fuzzing, client code). Holds
+/// plaintext: zeroized on drop, no `Debug`.
+#[derive(Deserialize, Zeroize, ZeroizeOnDrop)]
+#[serde(deny_unknown_fields)]
+pub struct PayrollRecord {
+    pub id: String,
+    pub employee_number: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub preferred_name: Option<String>,
+    pub work_email: Option<String>,
+    pub department: Option<String>,
+    pub job_title: Option<String>,
+    pub manager_id: Option<String>,
+    pub location: Option<String>,
+    pub hire_date: String,
+    pub status: String,
+    pub termination_date: Option<String>,
+    pub ssn: String,
+    pub home_address: Option<HomeAddress>,
+    pub bank_account: Option<BankAccount>,
+    pub version: u64,
+    pub created_at: String,
+    pub updated_at: String,
 }
 
 #[derive(Serialize)]
@@ -139,33 +207,20 @@ impl Vault {
         out: &mut Zeroizing<Vec<u8>>,
     ) -> Result<(), ServiceError> {
         let key = self.key_for_response(grant, recorded, rec)?;
-        let ssn = Self::open_ssn(&key, rec)?.formatted();
+        let ssn = Self::open_ssn(&key, rec)?;
         let address = Self::open_address(&key, rec)?;
         let bank = Self::open_bank(&key, rec)?;
-        let p = &rec.public;
-        let line = PayrollLine {
-            id: rec.id.to_string(),
-            employee_number: &p.employee_number,
-            first_name: &p.first_name,
-            last_name: &p.last_name,
-            preferred_name: &p.preferred_name,
-            work_email: &p.work_email,
-            department: &p.department,
-            job_title: &p.job_title,
-            manager_id: p.manager_id.map(|m| m.to_string()),
-            location: &p.location,
-            hire_date: p.hire_date.to_string(),
-            status: p.status.as_str(),
-            termination_date: p.termination_date.map(|d| d.to_string()),
+        let fields = PayrollFields {
+            id: rec.id,
+            public: &rec.public,
             ssn: &ssn,
             home_address: address.as_ref(),
             bank_account: bank.as_ref(),
             version: rec.version,
-            created_at: rfc3339(rec.created_at),
-            updated_at: rfc3339(rec.updated_at),
+            created_at: rec.created_at,
+            updated_at: rec.updated_at,
         };
-        serde_json::to_writer(&mut **out, &line).map_err(|_| ServiceError::Internal)?;
-        out.push(b'\n');
+        write_payroll_line(&fields, out);
         Ok(())
     }
 

@@ -203,8 +203,9 @@ proptest! {
     fn one_field_mutated(full in any::<bool>(), path in path(), m in mutation()) {
         let base = if full { samples::employee() } else { samples::employee_minimal() };
         let v = mutate(base, path, &m);
-        let bytes = serde_json::to_vec(&v).expect("serializes");
+                let bytes = serde_json::to_vec(&v).expect("serializes");
         oracles::employee_json(&bytes);
+        oracles::export_line(&bytes);
         let parsed = serde_json::from_slice::<EmployeeDraft>(&bytes);
         let whole_object = matches!(path, "home_address" | "bank_account");
         match &m {
@@ -223,7 +224,9 @@ proptest! {
 
     /// Bodies that satisfy every rule validate, and re-validate identically (the oracle).
     #[test]
-    fn valid_records_validate(v in valid_record()) {
+        fn valid_records_validate(v in valid_record()) {
+        // Every valid record also goes through the payroll export line and back.
+        oracles::export_line(&serde_json::to_vec(&v).expect("serializes"));
         let draft: EmployeeDraft = serde_json::from_value(v).expect("a draft");
         prop_assert!(oracles::check_draft(&draft).is_some());
     }

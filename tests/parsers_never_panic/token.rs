@@ -109,3 +109,36 @@ proptest! {
         oracles::token_claims(&data);
     }
 }
+
+/// Token request forms: the genuine one with one parameter changed, and arbitrary text.
+fn form() -> impl Strategy<Value = String> {
+    let value = prop_oneof![
+        Just(String::new()),
+        "[A-Za-z0-9._~-]{1,20}",
+        "[ -~]{0,20}".prop_map(|s| s.replace('&', "%26")),
+        prop::collection::vec(any::<char>(), 0..10).prop_map(String::from_iter),
+    ];
+    let key = prop::sample::select(vec![
+        "grant_type",
+        "client_id",
+        "client_secret",
+        "scope",
+        "other",
+    ]);
+    prop_oneof![
+        (key, value).prop_map(|(k, v)| format!(
+            "grant_type=client_credentials&client_id=svc&client_secret=s&{k}={v}"
+        )),
+        "[ -~]{0,60}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// Forms near the genuine request and arbitrary text never panic; accepted ones round-trip.
+    #[test]
+    fn token_forms(f in form()) {
+        oracles::token_form(f.as_bytes());
+    }
+}
