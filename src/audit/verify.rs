@@ -58,14 +58,61 @@ pub struct ChainVerifier {
     pending: Option<(u64, String)>,
 }
 
-enum Step {
-    Ok,
-    Bad(u64, String),
-    /// Seq jumped ahead: decide between "missing" and "reordered" on the next line.
-    Ahead {
-        expected: u64,
-        found: u64,
+/// What a line says about itself, whatever its neighbours: the expensive part of verification
+/// (parse, re-serialise, hash), so it runs on every core; the chain rules are applied after, in
+/// order, by `ChainVerifier::apply`.
+pub(crate) enum LineCheck {
+    /// Not an entry at all; names an unknown key if that is why.
+    NotAnEntry { unknown_key: Option<String> },
+    /// A complete entry.
+    Entry {
+        seq: u64,
+        prev_hash: String,
+        hash: String,
+        /// The line is exactly the writer's serialisation of the entry.
+        form_ok: bool,
+        /// `hash` matches the entry's own contents and `prev_hash`.
+        hash_ok: bool,
     },
+}
+
+impl LineCheck {
+    fn seq(&self) -> Option<u64> {
+        match self {
+            LineCheck::Entry { seq, .. } => Some(*seq),
+            LineCheck::NotAnEntry { .. } => None,
+        }
+    }
+}
+
+/// Checks one line on its own.
+pub(crate) fn check_line(line: &[u8], scratch: &mut Vec<u8>, form: &mut Vec<u8>) -> LineCheck {
+    let e = match serde_json::from_slice::<EntryRef<'_>>(line) {
+        Ok(e) => e,
+        Err(err) => {
+            let msg = err.to_string();
+            let unknown_key = msg.strip_prefix("unknown field `").map(|rest| {
+                rest.split('`')
+                    .next()
+                    .unwrap_or("")
+                    .chars()
+                    .take(64)
+                    .collect()
+            });
+            return LineCheck::NotAnEntry { unknown_key };
+        }
+    };
+    form.clear();
+    serde_json::to_writer(&mut *form, &e).expect("serializing strings into a Vec cannot fail");
+    let form_ok = form.as_slice() == line;
+    let hash_ok = e.computed_hash(scratch) == e.hash;
+    LineCheck::Entry {
+        seq: e.seq,
+        prev_hash: e.prev_hash.into_owned(),
+        hash: e.hash.into_owned(),
+        form_ok,
+        hash_ok,
+    }
 }
 
 impl Default for ChainVerifier {
@@ -77,12 +124,7 @@ impl Default for ChainVerifier {
 impl ChainVerifier {
     /// Expects entry 1 after 64 zeros.
     pub fn new() -> Self {
-        Self {
-            head: Head::genesis(),
-            scratch: Vec::with_capacity(1024),
-            form: Vec::with_capacity(1024),
-            pending: None,
-        }
+        Self::from_head(Head::genesis())
     }
 
     /// Continues a chain from a known head (e.g. a live log bounded by its committed head).
@@ -95,92 +137,96 @@ impl ChainVerifier {
         }
     }
 
-    fn step(&mut self, line: &[u8]) -> Step {
+    /// Applies the chain rules to the next line's own check, in the documented order: complete
+    /// entry, sequence, writer form, own hash, link. `Err` carries the first bad sequence number
+    /// (the position where the chain breaks) and the reason.
+    pub(crate) fn apply(&mut self, c: LineCheck) -> Result<(), (u64, String)> {
         let expected = self.head.seq + 1;
-        let e = match serde_json::from_slice::<EntryRef<'_>>(line) {
-            Ok(e) => e,
-            Err(err) => return Step::Bad(expected, malformed(expected, &err)),
-        };
-        if e.seq > expected {
-            return Step::Ahead {
-                expected,
-                found: e.seq,
-            };
-        }
-        if e.seq < expected {
-            // Name the position where the chain breaks, not the (already verified) seq claimed.
-            return Step::Bad(
-                expected,
-                format!(
-                    "entry {expected} expected, but entry {} appears again after entry {} (duplicated or reordered)",
-                    e.seq, self.head.seq
-                ),
-            );
-        }
-        // Exactly the writer's bytes: a line that verifies must also be one every reader finds,
-        // and nothing (spacing, key order, escapes) may differ from what was hashed and written.
-        self.form.clear();
-        serde_json::to_writer(&mut self.form, &e)
-            .expect("serializing strings into a Vec cannot fail");
-        if self.form != line {
-            return Step::Bad(
-                e.seq,
-                format!(
-                    "entry {} is not in the writer's exact form (key order, spacing or escaping was changed)",
-                    e.seq
-                ),
-            );
-        }
-        if e.computed_hash(&mut self.scratch) != e.hash {
-            return Step::Bad(
-                e.seq,
-                format!(
-                    "entry {} was altered: its hash does not match its contents",
-                    e.seq
-                ),
-            );
-        }
-        if e.prev_hash != self.head.hash {
-            let reason = if e.seq == 1 {
-                "entry 1 does not start the chain: prev_hash is not 64 zeros".to_owned()
-            } else {
-                format!(
-                    "entry {} does not link to entry {}: prev_hash differs (one of them was altered and re-hashed)",
-                    e.seq,
-                    e.seq - 1
-                )
-            };
-            return Step::Bad(e.seq, reason);
-        }
-        self.head = Head {
-            seq: e.seq,
-            hash: e.hash.into_owned(),
-        };
-        Step::Ok
-    }
-
-    /// Checks the next line; `Err` carries the first bad sequence number and the reason.
-    pub fn push_line(&mut self, line: &[u8]) -> Result<(), (u64, String)> {
-        if let Some((expected, _)) = self.pending.take() {
+        if self.pending.take().is_some() {
             // The previous line skipped ahead; this one tells us why.
-            let seq = serde_json::from_slice::<EntryRef<'_>>(line)
-                .map(|e| e.seq)
-                .ok();
-            let reason = if seq == Some(expected) {
+            let reason = if c.seq() == Some(expected) {
                 format!("entries out of order: entry {expected} appears after a later entry")
             } else {
                 format!("entry {expected} is missing")
             };
             return Err((expected, reason));
         }
-        match self.step(line) {
-            Step::Ok => Ok(()),
-            Step::Bad(seq, reason) => Err((seq, reason)),
-            Step::Ahead { expected, found } => {
-                self.pending = Some((expected, format!("found entry {found}")));
-                Ok(())
+        let (seq, prev_hash, hash, form_ok, hash_ok) = match c {
+            LineCheck::NotAnEntry {
+                unknown_key: Some(key),
+            } => {
+                return Err((
+                    expected,
+                    format!(
+                        "entry {expected} has an unknown field `{key}`: nothing may ride along outside the hash"
+                    ),
+                ));
             }
+            LineCheck::NotAnEntry { unknown_key: None } => {
+                return Err((
+                    expected,
+                    format!(
+                        "entry {expected} is malformed or truncated (not a complete audit entry)"
+                    ),
+                ));
+            }
+            LineCheck::Entry {
+                seq,
+                prev_hash,
+                hash,
+                form_ok,
+                hash_ok,
+            } => (seq, prev_hash, hash, form_ok, hash_ok),
+        };
+        if seq > expected {
+            self.pending = Some((expected, format!("found entry {seq}")));
+            return Ok(());
         }
+        if seq < expected {
+            // Name the position where the chain breaks, not the (already verified) seq claimed.
+            return Err((
+                expected,
+                format!(
+                    "entry {expected} expected, but entry {seq} appears again after entry {} (duplicated or reordered)",
+                    self.head.seq
+                ),
+            ));
+        }
+        // Exactly the writer's bytes: a line that verifies must also be one every reader finds,
+        // and nothing (spacing, key order, escapes) may differ from what was hashed and written.
+        if !form_ok {
+            return Err((
+                seq,
+                format!(
+                    "entry {seq} is not in the writer's exact form (key order, spacing or escaping was changed)"
+                ),
+            ));
+        }
+        if !hash_ok {
+            return Err((
+                seq,
+                format!("entry {seq} was altered: its hash does not match its contents"),
+            ));
+        }
+        if prev_hash != self.head.hash {
+            let reason = if seq == 1 {
+                "entry 1 does not start the chain: prev_hash is not 64 zeros".to_owned()
+            } else {
+                format!(
+                    "entry {seq} does not link to entry {}: prev_hash differs (one of them was altered and re-hashed)",
+                    seq - 1
+                )
+            };
+            return Err((seq, reason));
+        }
+        self.head = Head { seq, hash };
+        Ok(())
+    }
+
+    /// Checks the next line; `Err` carries the first bad sequence number and the reason.
+    pub fn push_line(&mut self, line: &[u8]) -> Result<(), (u64, String)> {
+        let c = check_line(line, &mut self.scratch, &mut self.form);
+        self.apply(c)
     }
 
     /// Ends the input.
@@ -206,27 +252,6 @@ impl ChainVerifier {
     }
 }
 
-/// Why a line is not an entry: an unknown key is named (nothing may ride along outside the
-/// hash); anything else is malformed or truncated.
-fn malformed(seq: u64, err: &serde_json::Error) -> String {
-    let msg = err.to_string();
-    match msg.strip_prefix("unknown field `") {
-        Some(rest) => {
-            let key: String = rest
-                .split('`')
-                .next()
-                .unwrap_or("")
-                .chars()
-                .take(64)
-                .collect();
-            format!(
-                "entry {seq} has an unknown field `{key}`: nothing may ride along outside the hash"
-            )
-        }
-        None => format!("entry {seq} is malformed or truncated (not a complete audit entry)"),
-    }
-}
-
 /// Verifies a JSONL stream (an export, or one segment). Stops after entry `upto` if given.
 pub fn verify_reader(r: impl BufRead, upto: Option<u64>) -> io::Result<Verdict> {
     let mut v = ChainVerifier::new();
@@ -236,29 +261,70 @@ pub fn verify_reader(r: impl BufRead, upto: Option<u64>) -> io::Result<Verdict> 
     Ok(v.finish())
 }
 
+/// Lines per parallel chunk (about 8 MiB of entries).
+const CHUNK_LINES: usize = 16 * 1024;
+
 fn feed(
     v: &mut ChainVerifier,
     mut r: impl BufRead,
     upto: Option<u64>,
 ) -> io::Result<Option<Verdict>> {
-    let mut line = Vec::with_capacity(1024);
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK_LINES * 512);
+    let mut lines: Vec<(usize, usize)> = Vec::with_capacity(CHUNK_LINES);
     loop {
-        if upto.is_some_and(|u| v.head.seq >= u && v.pending.is_none()) {
+        buf.clear();
+        lines.clear();
+        while lines.len() < CHUNK_LINES {
+            let start = buf.len();
+            if r.read_until(b'\n', &mut buf)? == 0 {
+                break;
+            }
+            let end = if buf.last() == Some(&b'\n') {
+                buf.len() - 1
+            } else {
+                buf.len()
+            };
+            if end > start {
+                lines.push((start, end));
+            }
+        }
+        if lines.is_empty() {
             return Ok(None);
         }
-        line.clear();
-        if r.read_until(b'\n', &mut line)? == 0 {
-            return Ok(None);
-        }
-        let body = line.strip_suffix(b"\n").unwrap_or(&line);
-        if body.is_empty() {
-            continue;
-        }
-        if let Err((first_bad_seq, reason)) = v.push_line(body) {
-            return Ok(Some(Verdict::Broken {
-                first_bad_seq,
-                reason,
-            }));
+        let part = lines.len().div_ceil(workers);
+        let checks: Vec<LineCheck> = std::thread::scope(|s| {
+            let handles: Vec<_> = lines
+                .chunks(part)
+                .map(|chunk| {
+                    let buf = &buf;
+                    s.spawn(move || {
+                        let (mut scratch, mut form) =
+                            (Vec::with_capacity(1024), Vec::with_capacity(1024));
+                        chunk
+                            .iter()
+                            .map(|&(a, b)| check_line(&buf[a..b], &mut scratch, &mut form))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("a verify worker panicked"))
+                .collect()
+        });
+        for c in checks {
+            if upto.is_some_and(|u| v.head.seq >= u && v.pending.is_none()) {
+                return Ok(None);
+            }
+            if let Err((first_bad_seq, reason)) = v.apply(c) {
+                return Ok(Some(Verdict::Broken {
+                    first_bad_seq,
+                    reason,
+                }));
+            }
         }
     }
 }
