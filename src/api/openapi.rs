@@ -31,7 +31,8 @@ Authenticate with `POST /v1/auth/login` (people) or `POST /v1/oauth/token` (serv
 client credentials) and send the token as `Authorization: Bearer <token>`. Every error is an RFC \
 9457 `application/problem+json` body (`Problem`), except on the OAuth token endpoint, which \
 answers RFC 6749 errors. Every response carries `x-request-id` (a client's own, if it is a short \
-token of safe characters) and `Cache-Control: no-store`.",
+token of safe characters), `Cache-Control: no-store` and `X-Content-Type-Options: nosniff`. A \
+known path called with a method it does not serve answers 405 (problem+json, with `Allow`).",
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
     components(
