@@ -1,43 +1,63 @@
 //! `/v1/audit` routes (auditor, security).
 
-use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
 use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::error::ApiError;
+use super::error::{ApiError, Problem};
 use super::extract::{Auth, Ctx, json, parse_query};
-use crate::audit::AuditQuery;
+use super::openapi::{BadRequest, Forbidden, Internal, Invalid, Unauthorized, Unavailable};
+use crate::audit::{AuditEntry, AuditQuery};
 use crate::auth::Permission;
 use crate::clock::rfc3339;
-use crate::service::{ServiceError, Vault};
+use crate::service::{AuditCheckpoint, ServiceError, Vault, VerifyReport};
 
-pub(super) fn router() -> Router<Vault> {
-    Router::new()
-        .route("/v1/audit", get(list))
-        .route("/v1/audit/verify", get(verify))
-        .route("/v1/audit/head", get(head))
-        .route("/v1/audit/id-lists/{sha256}", get(id_list))
+pub(super) fn router() -> OpenApiRouter<Vault> {
+    OpenApiRouter::default()
+        .routes(routes!(list))
+        .routes(routes!(verify))
+        .routes(routes!(head))
+        .routes(routes!(id_list))
 }
 
 /// Field order as the contract lists it (a `json!` map would sort the keys).
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, ToSchema)]
+#[schema(as = AuditPage, description = "One page of audit entries, oldest first.")]
 struct Page<'a> {
-    entries: &'a [crate::audit::AuditEntry],
+    #[schema(value_type = Vec<AuditEntry>)]
+    entries: &'a [AuditEntry],
+    /// Pass as `after_seq` for the next page; null when there is none.
+    #[schema(required)]
     next_after_seq: Option<u64>,
 }
 
-#[derive(Deserialize)]
+/// `GET /v1/audit` filters, all optional and combined with AND.
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct Params {
+    /// A username or a user id.
     actor: Option<String>,
+    /// Entries about this record (alone or in `employee_ids`).
+    #[param(format = "uuid")]
     employee_id: Option<String>,
+    /// An action name, e.g. `employee.reveal`.
     action: Option<String>,
+    /// Entries at or after this instant (RFC 3339).
+    #[param(format = DateTime)]
     since: Option<String>,
+    /// Entries before this instant (RFC 3339).
+    #[param(format = DateTime)]
     until: Option<String>,
+    /// Entries after this `seq` (exclusive).
+    #[param(value_type = Option<u64>)]
     after_seq: Option<String>,
+    /// Page size, 1–1000 (default 100).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     limit: Option<String>,
 }
 
@@ -53,6 +73,26 @@ fn instant(name: &str, v: Option<String>) -> Result<Option<String>, ServiceError
     .transpose()
 }
 
+/// Read the audit log, oldest first (roles `auditor`, `security`).
+///
+/// Reading the log is not itself audited; a denied attempt is.
+#[utoipa::path(
+    get,
+    path = "/v1/audit",
+    operation_id = "listAuditEntries",
+    tag = "audit",
+    params(Params),
+    responses(
+        (status = 200, description = "One page of entries.", body = Page<'static>),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Invalid),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn list(
     State(v): State<Vault>,
     Auth(p): Auth,
@@ -102,6 +142,22 @@ async fn list(
     ))
 }
 
+/// Re-check the whole hash chain up to the committed head (roles `auditor`, `security`).
+#[utoipa::path(
+    get,
+    path = "/v1/audit/verify",
+    operation_id = "verifyAuditChain",
+    tag = "audit",
+    responses(
+        (status = 200, description = "`ok: true` with the head, or `ok: false` with the first bad \
+                                      entry.", body = VerifyReport),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn verify(
     State(v): State<Vault>,
     Auth(p): Auth,
@@ -111,12 +167,50 @@ async fn verify(
     Ok(json(StatusCode::OK, &v.verify_audit(&grant).await?))
 }
 
+/// A signed checkpoint of the head, to keep outside the vault (roles `auditor`, `security`).
+#[utoipa::path(
+    get,
+    path = "/v1/audit/head",
+    operation_id = "getAuditHead",
+    tag = "audit",
+    responses(
+        (status = 200, description = "Ed25519-signed `{seq, hash, ts}`.", body = AuditCheckpoint),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn head(State(v): State<Vault>, Auth(p): Auth, Ctx(ctx): Ctx) -> Result<Response, ApiError> {
     let grant = v.guard(&p, &ctx, Permission::AuditRead, None).await?;
     Ok(json(StatusCode::OK, &v.audit_checkpoint(&grant)))
 }
 
-/// The id list of a large export or import, named by its SHA-256 in the audit entry.
+/// The id list of a large export or import, named by its SHA-256 in the audit entry (roles
+/// `auditor`, `security`).
+///
+/// An entry whose action covered more records than it can list inline names this digest
+/// instead; the body hashes to it.
+#[utoipa::path(
+    get,
+    path = "/v1/audit/id-lists/{sha256}",
+    operation_id = "getAuditIdList",
+    tag = "audit",
+    params(("sha256" = String, Path, pattern = "^[0-9a-f]{64}$",
+            description = "Lower-case hex SHA-256 of the list, as named in the audit entry.")),
+    responses(
+        (status = 200, description = "One employee id per line.", body = String,
+         content_type = "text/plain; charset=utf-8"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "No kept list has this digest.", body = Problem<'static>,
+         content_type = "application/problem+json"),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn id_list(
     State(v): State<Vault>,
     Auth(p): Auth,

@@ -1,23 +1,29 @@
 //! `/v1/employees` routes.
 
-use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::error::ApiError;
+use super::error::{ApiError, Problem};
 use super::extract::{Auth, Body, Ctx, json, parse_json, parse_query};
+use super::openapi::{
+    BadRequest, Conflict, Forbidden, Internal, Invalid, NotFound, PayloadTooLarge,
+    PreconditionFailed, Unauthorized, Unavailable,
+};
 use crate::auth::Permission;
 use crate::model::{EmployeeDraft, EmployeePatch};
-use crate::service::{EmployeeView, ListQuery, RevealRequest, Vault};
+use crate::service::{
+    EmployeeView, ListPage, ListQuery, LookupRequest, RevealRequest, RevealedFields, Vault,
+};
 
-pub(super) fn router() -> Router<Vault> {
-    Router::new()
-        .route("/v1/employees", post(create).get(list))
-        .route("/v1/employees/lookup", post(lookup))
-        .route("/v1/employees/{id}", get(read).patch(update).delete(remove))
-        .route("/v1/employees/{id}/reveal", post(reveal))
+pub(super) fn router() -> OpenApiRouter<Vault> {
+    OpenApiRouter::default()
+        .routes(routes!(create, list))
+        .routes(routes!(lookup))
+        .routes(routes!(read, update, remove))
+        .routes(routes!(reveal))
 }
 
 fn with_etag(status: StatusCode, view: &EmployeeView) -> Response {
@@ -37,6 +43,41 @@ pub(super) fn created(view: &EmployeeView) -> Response {
     r
 }
 
+/// Create a record (role `hr`).
+///
+/// With an `Idempotency-Key`, a retry with the same key and the same body returns the record the
+/// first request created (201 again, nothing new is created); the same key with another body is
+/// a 409. Keys are scoped per user and expire after 24 hours.
+#[utoipa::path(
+    post,
+    path = "/v1/employees",
+    operation_id = "createEmployee",
+    tag = "employees",
+    params(
+        ("Idempotency-Key" = Option<String>, Header, nullable = false,
+         description = "Makes a retried create safe: 1–255 visible ASCII characters.")
+    ),
+    request_body = EmployeeDraft,
+    responses(
+        (status = 201, description = "Created; the record as the caller may see it.",
+         body = EmployeeView,
+         headers(
+            ("Location" = String, description = "`/v1/employees/{id}`"),
+            ("ETag" = String, description = "The version, quoted: `\"1\"`.")
+         )),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "The `Idempotency-Key` names a record deleted since.",
+         body = Problem<'static>, content_type = "application/problem+json"),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 422, response = Invalid),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn create(
     State(v): State<Vault>,
     Auth(p): Auth,
@@ -57,6 +98,27 @@ async fn create(
     Ok(created(&view))
 }
 
+/// List records, masked by role (roles `hr`, `payroll`, `security`).
+///
+/// Pages in a stable order; follow `next_cursor` until it is null. A list page does not count as
+/// a read of each record for the monitor.
+#[utoipa::path(
+    get,
+    path = "/v1/employees",
+    operation_id = "listEmployees",
+    tag = "employees",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "One page.", body = ListPage),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Invalid),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn list(
     State(v): State<Vault>,
     Auth(p): Auth,
@@ -71,6 +133,24 @@ async fn list(
     ))
 }
 
+/// Read one record, masked by role (roles `hr`, `payroll`, `security`).
+#[utoipa::path(
+    get,
+    path = "/v1/employees/{id}",
+    operation_id = "getEmployee",
+    tag = "employees",
+    params(("id" = String, Path, format = "uuid", description = "Employee id.")),
+    responses(
+        (status = 200, description = "The record as the caller may see it.", body = EmployeeView,
+         headers(("ETag" = String, description = "The version, quoted: `\"3\"`."))),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn read(
     State(v): State<Vault>,
     Auth(p): Auth,
@@ -86,6 +166,37 @@ async fn read(
     ))
 }
 
+/// Change some fields of a record (role `hr`).
+///
+/// A field left out is kept, `null` clears it (422 for a required field); `home_address` and
+/// `bank_account` are replaced whole. The result is validated like a create.
+#[utoipa::path(
+    patch,
+    path = "/v1/employees/{id}",
+    operation_id = "updateEmployee",
+    tag = "employees",
+    params(
+        ("id" = String, Path, format = "uuid", description = "Employee id."),
+        ("If-Match" = Option<String>, Header, nullable = false,
+         description = "Apply only at this version (the `ETag`: `\"3\"`, `W/\"3\"`, `3` or `*`).")
+    ),
+    request_body = EmployeePatch,
+    responses(
+        (status = 200, description = "The record as changed.", body = EmployeeView,
+         headers(("ETag" = String, description = "The new version, quoted."))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
+        (status = 413, response = PayloadTooLarge),
+        (status = 422, response = Invalid),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn update(
     State(v): State<Vault>,
     Auth(p): Auth,
@@ -108,6 +219,24 @@ async fn update(
     ))
 }
 
+/// Crypto-shred a record (role `hr`): its key is destroyed, it is 404 from then on; the audit
+/// trail stays.
+#[utoipa::path(
+    delete,
+    path = "/v1/employees/{id}",
+    operation_id = "deleteEmployee",
+    tag = "employees",
+    params(("id" = String, Path, format = "uuid", description = "Employee id.")),
+    responses(
+        (status = 204, description = "Shredded."),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn remove(
     State(v): State<Vault>,
     Auth(p): Auth,
@@ -121,6 +250,30 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// Reveal sensitive fields in full, with a reason (roles `hr`, `payroll`).
+///
+/// Audited with the fields and the reason. Refused (403) while the caller's own employee record
+/// has an active `pip`, `disciplinary` or `layoff` flag (`monitor.restrict_flagged`).
+#[utoipa::path(
+    post,
+    path = "/v1/employees/{id}/reveal",
+    operation_id = "revealEmployee",
+    tag = "employees",
+    params(("id" = String, Path, format = "uuid", description = "Employee id.")),
+    request_body = RevealRequest,
+    responses(
+        (status = 200, description = "The fields asked for, in full.", body = RevealedFields<'static>),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 422, response = Invalid),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn reveal(
     State(v): State<Vault>,
     Auth(p): Auth,
@@ -141,6 +294,28 @@ async fn reveal(
         .into_response())
 }
 
+/// Find the record with this SSN (roles `hr`, `payroll`), via a keyed blind index: no record is
+/// decrypted to search.
+#[utoipa::path(
+    post,
+    path = "/v1/employees/lookup",
+    operation_id = "lookupEmployee",
+    tag = "employees",
+    request_body = LookupRequest,
+    responses(
+        (status = 200, description = "The matching record, masked.", body = EmployeeView,
+         headers(("ETag" = String, description = "The version, quoted."))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 422, response = Invalid),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn lookup(
     State(v): State<Vault>,
     Auth(p): Auth,
@@ -148,7 +323,7 @@ async fn lookup(
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     let grant = v.guard(&p, &ctx, Permission::EmployeeLookup, None).await?;
-    let req = parse_json(body)?;
+    let req: LookupRequest = parse_json(body)?;
     Ok(with_etag(
         StatusCode::OK,
         &v.lookup(&p, &ctx, &grant, req).await?,

@@ -3,6 +3,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::model::FieldError;
 use crate::service::ServiceError;
@@ -17,14 +18,28 @@ impl From<ServiceError> for ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// An RFC 9457 problem (`application/problem+json`). Never a stack trace, never a secret.
+#[derive(Serialize, ToSchema)]
+#[schema(examples(json!({
+    "type": "urn:hrvault:problem:validation", "title": "Unprocessable Entity", "status": 422,
+    "detail": "one or more fields are invalid",
+    "errors": [{"field": "ssn", "message": "must be AAA-GG-SSSS or 9 digits"}]
+})))]
+pub(super) struct Problem<'a> {
+    /// `urn:hrvault:problem:<slug>`, e.g. `urn:hrvault:problem:not-found`.
     #[serde(rename = "type")]
+    #[schema(format = "uri")]
     kind: String,
+    /// The status code's reason phrase.
+    #[schema(value_type = String)]
     title: &'a str,
+    /// The HTTP status code.
     status: u16,
+    /// What went wrong, without any submitted value.
     detail: String,
+    /// Validation (422) and some conflicts (409): one entry per rejected field.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Vec<FieldError>, nullable = false)]
     errors: Option<&'a [FieldError]>,
 }
 

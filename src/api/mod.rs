@@ -1,4 +1,5 @@
-//! The HTTP API (axum only). `app(vault)` builds the router; `serve` runs it.
+//! The HTTP API (axum only). `app(vault)` builds the router; `serve` runs it; `openapi()` is the
+//! OpenAPI document that `GET /openapi.json` serves, built from the same routes (see `openapi`).
 //!
 //! Layers, outermost first: request id (sanitised or generated, echoed back), tracing (method,
 //! route, status, latency, request id; never bodies, headers or tokens), `Cache-Control:
@@ -9,6 +10,7 @@ mod employees;
 mod error;
 mod extract;
 mod monitor;
+mod openapi;
 mod payroll;
 mod session;
 mod users;
@@ -17,15 +19,18 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::{Extension, Router};
+use serde::Serialize;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
+use utoipa::{OpenApi as _, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use error::{ApiError, problem};
 pub use extract::RequestId;
@@ -37,17 +42,30 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 
 static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The whole API.
-pub fn app(vault: Vault) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
+/// Every route, each registered together with its OpenAPI operation (`utoipa_axum::routes!`).
+fn routes() -> OpenApiRouter<Vault> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(metrics))
+        .routes(routes!(openapi::openapi_json))
         .merge(session::router())
         .merge(users::router())
         .merge(employees::router())
         .merge(audit::router())
         .merge(monitor::router())
         .merge(payroll::router())
+}
+
+/// The OpenAPI 3.1 document of [`app`], exactly as `GET /openapi.json` serves it.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().into_openapi()
+}
+
+/// The whole API.
+pub fn app(vault: Vault) -> Router {
+    let (router, doc) = routes().split_for_parts();
+    router
+        .layer(Extension(openapi::Document::new(&doc)))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(vault.clone(), count_request))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -94,21 +112,36 @@ async fn request_id(mut req: Request, next: Next) -> Response {
     resp
 }
 
+/// `GET /healthz` body.
+#[derive(Serialize, ToSchema)]
+struct Health {
+    /// `ok`, or `audit log unavailable`.
+    #[schema(value_type = String, examples("ok"))]
+    status: &'static str,
+}
+
+/// Liveness and audit-log health (no auth).
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "healthz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Serving.", body = Health),
+        (status = 503, description = "The audit log cannot be written: data requests fail closed.",
+         body = Health, example = json!({"status": "audit log unavailable"}))
+    )
+)]
 async fn healthz(State(v): State<Vault>) -> Response {
     if v.audit_log().is_poisoned() {
-        return (
+        return extract::json(
             StatusCode::SERVICE_UNAVAILABLE,
-            [(header::CONTENT_TYPE, "application/json")],
-            r#"{"status":"audit log unavailable"}"#,
-        )
-            .into_response();
+            &Health {
+                status: "audit log unavailable",
+            },
+        );
     }
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/json")],
-        r#"{"status":"ok"}"#,
-    )
-        .into_response()
+    extract::json(StatusCode::OK, &Health { status: "ok" })
 }
 
 /// Counts every response by route template (never the raw path: it holds ids).
@@ -129,19 +162,26 @@ async fn count_request(State(v): State<Vault>, req: Request, next: Next) -> Resp
     resp
 }
 
-/// `GET /metrics`: OpenMetrics text (Prometheus scrapes it). No auth, like `/healthz`: it holds
-/// counts by route and rule, never an id or a value; bind the server to a private address.
+/// The OpenMetrics content type `GET /metrics` answers with.
+const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Prometheus / OpenMetrics text (no auth).
+///
+/// Counts by route template and rule, never an id or a value; bind the server to a private
+/// address.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "operations",
+    responses(
+        (status = 200, description = "OpenMetrics text exposition.", body = String,
+         content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8")
+    )
+)]
 async fn metrics(State(v): State<Vault>) -> Response {
     let body = v.metrics().render(v.audit_log().head().seq);
-    (
-        StatusCode::OK,
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        body,
-    )
-        .into_response()
+    (StatusCode::OK, [(header::CONTENT_TYPE, OPENMETRICS)], body).into_response()
 }
 
 /// Gives error responses that axum or tower produced without a body (405, the timeout's 503)

@@ -1,44 +1,79 @@
 //! Insider-threat routes: HR flags, alerts, risk, honeytokens.
 
-use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, patch, post};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::employees::created;
 use super::error::ApiError;
 use super::extract::{Auth, Body, Ctx, json, parse_json, parse_query};
+use super::openapi::{
+    BadRequest, Conflict, Forbidden, Internal, Invalid, NotFound, PayloadTooLarge, Unauthorized,
+    Unavailable,
+};
 use crate::auth::Permission;
 use crate::model::EmployeeDraft;
-use crate::service::{AlertFilter, AlertPatch, AlertView, FlagView, NewFlag, RiskRow, Vault};
+use crate::service::{
+    AlertFilter, AlertPatch, AlertView, EmployeeView, FlagView, NewFlag, RiskRow, Vault,
+};
 
 // Typed wrappers keep each object's field order (a `json!` map would sort the keys).
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, ToSchema)]
+#[schema(as = FlagList)]
 struct Flags {
     flags: Vec<FlagView>,
 }
 
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, ToSchema)]
+#[schema(as = AlertList)]
 struct Alerts {
     alerts: Vec<AlertView>,
 }
 
-#[derive(serde::Serialize)]
+/// Every user with any alert; a user not listed scores 0.
+#[derive(serde::Serialize, ToSchema)]
+#[schema(as = RiskList)]
 struct Risk {
     users: Vec<RiskRow>,
 }
 
-pub(super) fn router() -> Router<Vault> {
-    Router::new()
-        .route("/v1/hr-flags", post(create_flag).get(list_flags))
-        .route("/v1/hr-flags/{id}", delete(clear_flag))
-        .route("/v1/alerts", get(list_alerts))
-        .route("/v1/alerts/{id}", patch(update_alert))
-        .route("/v1/risk", get(risk))
-        .route("/v1/honeytokens", post(create_honeytoken))
+pub(super) fn router() -> OpenApiRouter<Vault> {
+    OpenApiRouter::default()
+        .routes(routes!(create_flag, list_flags))
+        .routes(routes!(clear_flag))
+        .routes(routes!(list_alerts))
+        .routes(routes!(update_alert))
+        .routes(routes!(risk))
+        .routes(routes!(create_honeytoken))
 }
 
+/// Flag an employee (roles `hr`, `security`).
+///
+/// Active from `effective_date` (a future date schedules it). A `termination` flag disables
+/// every vault user linked to that employee and revokes their tokens. Nobody may flag their own
+/// linked employee (403).
+#[utoipa::path(
+    post,
+    path = "/v1/hr-flags",
+    operation_id = "createHrFlag",
+    tag = "monitor",
+    request_body = NewFlag,
+    responses(
+        (status = 201, description = "Flagged.", body = FlagView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 422, response = Invalid),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn create_flag(
     State(v): State<Vault>,
     Auth(p): Auth,
@@ -53,6 +88,21 @@ async fn create_flag(
     ))
 }
 
+/// Every HR flag, cleared ones included (role `security`).
+#[utoipa::path(
+    get,
+    path = "/v1/hr-flags",
+    operation_id = "listHrFlags",
+    tag = "monitor",
+    responses(
+        (status = 200, description = "Every flag.", body = Flags),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn list_flags(
     State(v): State<Vault>,
     Auth(p): Auth,
@@ -67,6 +117,24 @@ async fn list_flags(
     ))
 }
 
+/// Clear a flag; it stays in the history (role `security`). Nobody may clear a flag on their own
+/// linked employee (403).
+#[utoipa::path(
+    delete,
+    path = "/v1/hr-flags/{id}",
+    operation_id = "deleteHrFlag",
+    tag = "monitor",
+    params(("id" = String, Path, format = "uuid", description = "Flag id.")),
+    responses(
+        (status = 204, description = "Cleared."),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn clear_flag(
     State(v): State<Vault>,
     Auth(p): Auth,
@@ -78,6 +146,24 @@ async fn clear_flag(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// Insider-threat alerts, newest first (role `security`).
+#[utoipa::path(
+    get,
+    path = "/v1/alerts",
+    operation_id = "listAlerts",
+    tag = "monitor",
+    params(AlertFilter),
+    responses(
+        (status = 200, description = "The matching alerts.", body = Alerts),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Invalid),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn list_alerts(
     State(v): State<Vault>,
     Auth(p): Auth,
@@ -94,6 +180,28 @@ async fn list_alerts(
     ))
 }
 
+/// Triage an alert: set its status, add a note, or both (role `security`).
+#[utoipa::path(
+    patch,
+    path = "/v1/alerts/{id}",
+    operation_id = "updateAlert",
+    tag = "monitor",
+    params(("id" = String, Path, format = "uuid", description = "Alert id.")),
+    request_body = AlertPatch,
+    responses(
+        (status = 200, description = "The alert as changed.", body = AlertView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 422, response = Invalid),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn update_alert(
     State(v): State<Vault>,
     Auth(p): Auth,
@@ -109,6 +217,21 @@ async fn update_alert(
     ))
 }
 
+/// Risk score per user, from their alerts (role `security`).
+#[utoipa::path(
+    get,
+    path = "/v1/risk",
+    operation_id = "listRisk",
+    tag = "monitor",
+    responses(
+        (status = 200, description = "Every user with any alert.", body = Risk),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn risk(State(v): State<Vault>, Auth(p): Auth, Ctx(ctx): Ctx) -> Result<Response, ApiError> {
     let grant = v.guard(&p, &ctx, Permission::RiskRead, None).await?;
     Ok(json(
@@ -119,6 +242,35 @@ async fn risk(State(v): State<Vault>, Auth(p): Auth, Ctx(ctx): Ctx) -> Result<Re
     ))
 }
 
+/// Plant a decoy record (role `security`).
+///
+/// hr and payroll see it in lists and reads like any other record; it never appears in the
+/// payroll export. Any read, reveal, lookup or export touching it raises a critical
+/// `honeytoken_access` alert.
+#[utoipa::path(
+    post,
+    path = "/v1/honeytokens",
+    operation_id = "createHoneytoken",
+    tag = "monitor",
+    request_body = EmployeeDraft,
+    responses(
+        (status = 201, description = "Planted; the record as the caller may see it.",
+         body = EmployeeView,
+         headers(
+            ("Location" = String, description = "`/v1/employees/{id}`"),
+            ("ETag" = String, description = "The version, quoted: `\"1\"`.")
+         )),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 422, response = Invalid),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn create_honeytoken(
     State(v): State<Vault>,
     Auth(p): Auth,

@@ -1,33 +1,63 @@
 //! Login, logout and the OAuth 2.0 client-credentials token endpoint.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use secrecy::SecretString;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::error::ApiError;
 use super::extract::{Auth, Body, Ctx, json, parse_json};
+use super::openapi::{
+    BadRequest, Internal, Invalid, PayloadTooLarge, TooManyRequests, Unauthorized, Unavailable,
+};
+use crate::auth::{TokenRequestError, parse_client_credentials};
 use crate::model::{FieldError, ValidationErrors};
-use crate::service::{ServiceError, Vault};
+use crate::service::{ServiceError, TokenGrant, Vault};
 
-pub(super) fn router() -> Router<Vault> {
-    Router::new()
-        .route("/v1/auth/login", post(login))
-        .route("/v1/auth/logout", post(logout))
-        .route("/v1/oauth/token", post(token))
+pub(super) fn router() -> OpenApiRouter<Vault> {
+    OpenApiRouter::default()
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(token))
 }
 
-#[derive(Deserialize, Zeroize, ZeroizeOnDrop)]
+/// `POST /v1/auth/login` body. Holds a password: zeroized, no `Debug`.
+#[derive(Deserialize, Zeroize, ZeroizeOnDrop, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = LoginRequest, description = "A username and password.")]
 struct Login {
+    #[schema(required, nullable = false)]
     username: Option<String>,
+    #[schema(required, nullable = false, format = Password)]
     password: Option<String>,
 }
 
+/// Sign in with a username and password.
+///
+/// Wrong credentials get the same 401 whether or not the user exists. Failed attempts are
+/// limited per username (default 10 a minute); successful ones are not.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/login",
+    operation_id = "login",
+    tag = "auth",
+    request_body = Login,
+    responses(
+        (status = 200, description = "Signed in.", body = TokenGrant),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = PayloadTooLarge),
+        (status = 422, response = Invalid),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn login(
     State(v): State<Vault>,
     Ctx(ctx): Ctx,
@@ -56,6 +86,20 @@ async fn login(
     Ok(json(StatusCode::OK, &grant))
 }
 
+/// Revoke the token used for this request, at once.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/logout",
+    operation_id = "logout",
+    tag = "auth",
+    responses(
+        (status = 204, description = "The token is revoked."),
+        (status = 401, response = Unauthorized),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn logout(
     State(v): State<Vault>,
     Auth(p): Auth,
@@ -65,73 +109,115 @@ async fn logout(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// RFC 6749 §5.2 error codes this endpoint uses.
+#[derive(Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+enum OAuthErrorCode {
+    /// 400: a parameter is missing or the body is not a form.
+    InvalidRequest,
+    /// 400: `grant_type` is not `client_credentials`.
+    UnsupportedGrantType,
+    /// 401: unknown client, wrong secret, disabled or not a service account.
+    InvalidClient,
+    /// 429: too many failed attempts; see `Retry-After`.
+    TemporarilyUnavailable,
+}
+
 /// RFC 6749 §5.2 error body.
-fn oauth_error(status: StatusCode, error: &'static str, description: &str) -> Response {
+#[derive(Serialize, ToSchema)]
+struct OAuthError<'a> {
+    error: OAuthErrorCode,
+    #[schema(value_type = String)]
+    error_description: &'a str,
+}
+
+/// RFC 6749 §5.2 error response.
+fn oauth_error(status: StatusCode, error: OAuthErrorCode, description: &str) -> Response {
     let mut r = json(
         status,
-        &serde_json::json!({ "error": error, "error_description": description }),
+        &OAuthError {
+            error,
+            error_description: description,
+        },
     );
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
 
-#[derive(Deserialize, Zeroize, ZeroizeOnDrop)]
+/// The client-credentials form (RFC 6749 §4.4), for the OpenAPI document; requests are parsed
+/// by `auth::parse_client_credentials`.
+#[derive(ToSchema)]
+#[allow(dead_code, reason = "describes the form in the OpenAPI document only")]
+#[schema(
+    as = TokenRequest,
+    description = "Client credentials (RFC 6749 §4.4), as a form."
+)]
 struct TokenForm {
+    /// `client_credentials`.
+    #[schema(required, nullable = false, examples("client_credentials"))]
     grant_type: Option<String>,
+    /// The service account's username.
+    #[schema(required, nullable = false)]
     client_id: Option<String>,
+    /// The secret shown when the account was created or its secret rotated.
+    #[schema(required, nullable = false, format = Password)]
     client_secret: Option<String>,
+    /// Accepted and ignored: the token carries the account's role.
     scope: Option<String>,
 }
 
-/// `POST /v1/oauth/token`, `application/x-www-form-urlencoded` (RFC 6749 §4.4).
+/// Get a token for a service account (OAuth 2.0 client credentials).
+///
+/// For payroll integrations: `client_id` is the service user's username, `client_secret` the
+/// secret shown once at creation or rotation. The answer has the same shape as a login. Failed
+/// attempts are limited per client like failed logins.
+#[utoipa::path(
+    post,
+    path = "/v1/oauth/token",
+    operation_id = "oauthToken",
+    tag = "auth",
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "A token for the service account.", body = TokenGrant),
+        (status = 400, description = "`invalid_request` or `unsupported_grant_type`.",
+         body = OAuthError<'static>),
+        (status = 401, description = "`invalid_client`: client authentication failed.",
+         body = OAuthError<'static>),
+        (status = 413, response = PayloadTooLarge),
+        (status = 429, description = "`temporarily_unavailable`: too many failed attempts.",
+         body = OAuthError<'static>,
+         headers(("Retry-After" = u64, description = "Seconds until the next attempt is allowed."))),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn token(State(v): State<Vault>, Ctx(ctx): Ctx, Body(body): Body) -> Response {
-    let Ok(form) = serde_urlencoded::from_bytes::<TokenForm>(&body) else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "the body must be a form with grant_type, client_id and client_secret",
-        );
-    };
-    match form.grant_type.as_deref() {
-        None => {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "grant_type is required",
-            );
+    // The same parser the fuzz target drives (`auth::parse_client_credentials`).
+    let creds = match parse_client_credentials(&body) {
+        Ok(c) => c,
+        Err(e) => {
+            let code = match e {
+                TokenRequestError::UnsupportedGrantType => OAuthErrorCode::UnsupportedGrantType,
+                _ => OAuthErrorCode::InvalidRequest,
+            };
+            return oauth_error(StatusCode::BAD_REQUEST, code, e.description());
         }
-        Some("client_credentials") => {}
-        Some(_) => {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "unsupported_grant_type",
-                "only client_credentials is supported",
-            );
-        }
-    }
-    let (Some(id), Some(secret)) = (form.client_id.as_deref(), form.client_secret.as_deref())
-    else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "client_id and client_secret are required",
-        );
     };
     match v
-        .client_credentials(&ctx, id, SecretString::from(secret.to_owned()))
+        .client_credentials(&ctx, &creds.client_id, creds.client_secret)
         .await
     {
         Ok(grant) => json(StatusCode::OK, &grant),
         Err(ServiceError::Unauthorized) => oauth_error(
             StatusCode::UNAUTHORIZED,
-            "invalid_client",
+            OAuthErrorCode::InvalidClient,
             "client authentication failed",
         ),
         Err(ServiceError::RateLimited(secs)) => {
             let mut r = oauth_error(
                 StatusCode::TOO_MANY_REQUESTS,
-                "temporarily_unavailable",
+                OAuthErrorCode::TemporarilyUnavailable,
                 "too many failed attempts; retry later",
             );
             r.headers_mut()

@@ -125,47 +125,74 @@ impl NewEntry {
 }
 
 /// The actor as written in an entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = AuditActor)]
 pub struct ActorRef<'a> {
     #[serde(borrow)]
+    #[schema(required, format = "uuid")]
     pub user_id: Option<Cow<'a, str>>,
+    /// The username (for a failed login, the one attempted).
     #[serde(borrow)]
+    #[schema(required)]
     pub username: Option<Cow<'a, str>>,
     #[serde(borrow)]
+    #[schema(required, value_type = Option<Role>)]
     pub role: Option<Cow<'a, str>>,
 }
 
 /// An entry exactly as the API returns it and as each JSONL line holds it, field order as in the
 /// contract. Parsing borrows from the line where it can (the verifier's hot path); unknown fields
 /// are rejected so nothing can ride along outside the hash.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(
+    as = AuditEntry,
+    description = "One audit entry, exactly as the JSONL export holds it."
+)]
 pub struct EntryRef<'a> {
+    /// From 1, no gaps.
     pub seq: u64,
     #[serde(borrow)]
+    #[schema(value_type = String, format = DateTime)]
     pub ts: Cow<'a, str>,
     #[serde(borrow)]
     pub actor: ActorRef<'a>,
+    /// An action name, e.g. `employee.read`, `access.denied`, `auth.login_failed`.
     #[serde(borrow)]
+    #[schema(value_type = String)]
     pub action: Cow<'a, str>,
     #[serde(borrow)]
+    #[schema(required, value_type = Option<String>, format = "uuid")]
     pub employee_id: Option<Cow<'a, str>>,
+    /// The records of a multi-record action (list, export, import), else null.
     #[serde(borrow)]
+    #[schema(required, value_type = Option<Vec<String>>)]
     pub employee_ids: Option<Vec<Cow<'a, str>>>,
+    /// Field names involved (never values).
     #[serde(borrow)]
+    #[schema(required, value_type = Option<Vec<String>>)]
     pub fields: Option<Vec<Cow<'a, str>>>,
     #[serde(borrow)]
+    #[schema(required, value_type = Option<String>)]
     pub reason: Option<Cow<'a, str>>,
+    /// `success`, `denied` or `error`.
     #[serde(borrow)]
+    #[schema(value_type = String, pattern = "^(success|denied|error)$")]
     pub outcome: Cow<'a, str>,
     #[serde(borrow)]
+    #[schema(required, value_type = Option<String>)]
     pub source_ip: Option<Cow<'a, str>>,
     #[serde(borrow)]
+    #[schema(required, value_type = Option<String>)]
     pub request_id: Option<Cow<'a, str>>,
+    /// Hex SHA-256 of the previous entry (64 zeros for entry 1).
     #[serde(borrow)]
+    #[schema(value_type = String, pattern = "^[0-9a-f]{64}$")]
     pub prev_hash: Cow<'a, str>,
+    /// Hex SHA-256 over `prev_hash` and this entry's canonical bytes.
     #[serde(borrow)]
+    #[schema(value_type = String, pattern = "^[0-9a-f]{64}$")]
     pub hash: Cow<'a, str>,
 }
 

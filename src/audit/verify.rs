@@ -35,7 +35,7 @@ pub enum Verdict {
 }
 
 /// `{"seq","hash"}` of the last entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct HeadView {
     /// Last sequence number (0 if empty).
     pub seq: u64,

@@ -5,49 +5,92 @@
 //! so they zeroize on drop and have no `Debug`.
 
 use serde::{Deserialize, Deserializer};
+use utoipa::ToSchema;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use super::{SensitiveFields, validate::PublicFields};
+use super::{EmployeeStatus, SensitiveFields, validate::PublicFields};
 
 /// A create request body (and one CSV row).
-#[derive(Default, Deserialize, Zeroize, ZeroizeOnDrop)]
+// The OpenAPI schema (`ToSchema`) states the contract's rules; the server still accepts any
+// string here and answers 422 naming the field, so that a broken rule is never a 400.
+#[derive(Default, Deserialize, Zeroize, ZeroizeOnDrop, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(
+    description = "A new employee record. A missing required field or a broken rule is a \
+422 naming the field; an unknown field is a 400."
+)]
+#[schema(examples(json!({
+    "employee_number": "E10001", "first_name": "Ada", "last_name": "Lovelace",
+    "work_email": "ada@example.com", "department": "R&D", "job_title": "Engineer",
+    "location": "London", "hire_date": "2026-01-15", "status": "onboarding",
+    "ssn": "123-45-6789", "date_of_birth": "1990-04-01",
+    "home_address": {"line1": "1 Main St", "city": "Springfield", "state": "IL",
+                     "postal_code": "62701", "country": "US"},
+    "bank_account": {"routing_number": "011000015", "account_number": "000123456789"}
+})))]
 pub struct EmployeeDraft {
+    /// 1–32 of `[A-Za-z0-9-]`; unique.
+    #[schema(required, nullable = false, pattern = "^[A-Za-z0-9-]{1,32}$")]
     pub employee_number: Option<String>,
+    #[schema(required, nullable = false)]
     pub first_name: Option<String>,
+    #[schema(required, nullable = false)]
     pub last_name: Option<String>,
     pub preferred_name: Option<String>,
+    /// An e-mail address.
+    #[schema(format = Email)]
     pub work_email: Option<String>,
     pub department: Option<String>,
     pub job_title: Option<String>,
+    /// Id of another employee record.
+    #[schema(format = "uuid")]
     pub manager_id: Option<String>,
     pub location: Option<String>,
+    #[schema(required, nullable = false, format = Date)]
     pub hire_date: Option<String>,
+    /// Default `onboarding`.
+    #[schema(value_type = Option<EmployeeStatus>)]
     pub status: Option<String>,
+    #[schema(format = Date)]
     pub termination_date: Option<String>,
+    /// `AAA-GG-SSSS` or 9 digits; area not 000, 666 or 900–999, group not 00, serial not 0000.
+    /// Unique.
+    #[schema(
+        required,
+        nullable = false,
+        pattern = "^([0-9]{3}-[0-9]{2}-[0-9]{4}|[0-9]{9})$"
+    )]
     pub ssn: Option<String>,
+    /// A real date; age 14–120 at `hire_date`.
+    #[schema(required, nullable = false, format = Date)]
     pub date_of_birth: Option<String>,
     pub home_address: Option<AddressDraft>,
     pub bank_account: Option<BankDraft>,
 }
 
 /// An address as sent.
-#[derive(Default, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[derive(Default, Deserialize, Zeroize, ZeroizeOnDrop, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddressDraft {
+    #[schema(required, nullable = false)]
     pub line1: Option<String>,
     pub line2: Option<String>,
+    #[schema(required, nullable = false)]
     pub city: Option<String>,
     pub state: Option<String>,
     pub postal_code: Option<String>,
+    #[schema(required, nullable = false)]
     pub country: Option<String>,
 }
 
 /// A bank account as sent.
-#[derive(Default, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[derive(Default, Deserialize, Zeroize, ZeroizeOnDrop, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BankDraft {
+    /// 9 digits with a valid ABA checksum.
+    #[schema(required, nullable = false, pattern = "^[0-9]{9}$")]
     pub routing_number: Option<String>,
+    #[schema(required, nullable = false)]
     pub account_number: Option<String>,
 }
 
@@ -83,40 +126,57 @@ impl<T: Zeroize> Zeroize for Patch<T> {
 
 /// A PATCH body: the same fields as a draft, each absent, null or set. Nested objects are
 /// replaced whole.
-#[derive(Default, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[derive(Default, Deserialize, Zeroize, ZeroizeOnDrop, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"job_title": "Senior Engineer", "preferred_name": null})))]
 pub struct EmployeePatch {
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub employee_number: Patch<String>,
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub first_name: Patch<String>,
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub last_name: Patch<String>,
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub preferred_name: Patch<String>,
     #[serde(default)]
+    #[schema(value_type = Option<String>, format = Email)]
     pub work_email: Patch<String>,
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub department: Patch<String>,
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub job_title: Patch<String>,
     #[serde(default)]
+    #[schema(value_type = Option<String>, format = "uuid")]
     pub manager_id: Patch<String>,
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub location: Patch<String>,
     #[serde(default)]
+    #[schema(value_type = Option<String>, format = Date)]
     pub hire_date: Patch<String>,
     #[serde(default)]
+    #[schema(value_type = Option<EmployeeStatus>)]
     pub status: Patch<String>,
     #[serde(default)]
+    #[schema(value_type = Option<String>, format = Date)]
     pub termination_date: Patch<String>,
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub ssn: Patch<String>,
     #[serde(default)]
+    #[schema(value_type = Option<String>, format = Date)]
     pub date_of_birth: Patch<String>,
     #[serde(default)]
+    #[schema(value_type = Option<AddressDraft>)]
     pub home_address: Patch<AddressDraft>,
     #[serde(default)]
+    #[schema(value_type = Option<BankDraft>)]
     pub bank_account: Patch<BankDraft>,
 }
 

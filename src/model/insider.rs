@@ -3,7 +3,9 @@
 macro_rules! named_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident => $wire:literal),+ $(,)? }) => {
         $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        // The OpenAPI names are the wire names (`as_str`); a test holds them equal.
+        #[schema(rename_all = "snake_case")]
         pub enum $name { $( #[doc = $wire] $variant ),+ }
 
         impl $name {

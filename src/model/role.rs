@@ -6,7 +6,11 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// What a user may do; see CONTRACT §2 Roles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(
+    description = "`admin` (users, keys), `hr` (onboarding), `payroll` (pay data, export), \
+`auditor` (audit log), `security` (alerts, flags, honeytokens)."
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Users and keys; no employee data.
@@ -57,7 +61,7 @@ impl fmt::Display for Role {
 }
 
 /// A person who logs in with a password, or an integration that uses client credentials.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum UserKind {
     /// Logs in with username + password.

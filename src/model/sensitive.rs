@@ -1,8 +1,9 @@
 //! The sensitive fields other than the SSN. Each zeroizes on drop and has no `Debug`/`Clone`.
 //! `Serialize`/`Deserialize` exist only to build the plaintext that `crypto` seals and the body
-//! of a reveal; nothing else serializes them.
+//! of a reveal; nothing else serializes them. (`ToSchema` only describes their shape.)
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::Ssn;
@@ -38,7 +39,7 @@ impl DateOfBirth {
 }
 
 /// A postal address.
-#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop, PartialEq, Eq, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HomeAddress {
     /// Street line.
@@ -56,7 +57,7 @@ pub struct HomeAddress {
 }
 
 /// The masked address hr and payroll see: city, state and country only.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ToSchema)]
 pub struct MaskedAddress {
     /// City.
     pub city: String,
@@ -88,7 +89,7 @@ impl HomeAddress {
 }
 
 /// A U.S. bank account for direct deposit.
-#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop, PartialEq, Eq, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BankAccount {
     /// ABA routing number, 9 digits with a valid checksum.
@@ -98,7 +99,8 @@ pub struct BankAccount {
 }
 
 /// The masked account hr and payroll see.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ToSchema)]
+#[schema(examples(json!({"account_number": "****6789"})))]
 pub struct MaskedBankAccount {
     /// `****` and the last four digits.
     pub account_number: String,

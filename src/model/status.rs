@@ -5,7 +5,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// `onboarding | active | on_leave | terminated` (CONTRACT §2 Employees).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(description = "Employment status.")]
 #[serde(rename_all = "snake_case")]
 pub enum EmployeeStatus {
     /// Hired, not yet started.

@@ -12,7 +12,7 @@ use super::{
 };
 
 /// One rejected field.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     /// Dotted path of the field (`ssn`, `home_address.city`).
     pub field: String,

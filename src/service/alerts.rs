@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::{Principal, RequestCtx, ServiceError, Vault};
 use crate::audit::{Action, Outcome};
@@ -13,19 +14,31 @@ use crate::monitor::{RiskInput, risk_score};
 use crate::store::{StoreError, StoredAlert};
 
 /// An alert as `GET /v1/alerts` shows it (also the webhook body).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AlertView {
+    #[schema(format = "uuid")]
     pub id: String,
+    #[schema(value_type = Rule)]
     pub rule: &'static str,
+    #[schema(value_type = Severity)]
     pub severity: &'static str,
+    #[schema(required, format = "uuid")]
     pub user_id: Option<String>,
+    #[schema(required)]
     pub username: Option<String>,
+    /// The employee the rule concerns (the flagged person, the decoy), else null.
+    #[schema(required, format = "uuid")]
     pub employee_id: Option<String>,
     pub summary: String,
+    /// `seq` of the audit entries behind the alert.
     pub evidence_seqs: Vec<u64>,
+    #[schema(value_type = AlertStatus)]
     pub status: &'static str,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
+    #[schema(required)]
     pub note: Option<String>,
 }
 
@@ -49,26 +62,36 @@ impl AlertView {
 }
 
 /// `GET /v1/alerts` filters.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AlertFilter {
+    #[param(value_type = Option<AlertStatus>)]
     pub status: Option<String>,
+    #[param(value_type = Option<Severity>)]
     pub severity: Option<String>,
+    #[param(value_type = Option<Rule>)]
     pub rule: Option<String>,
 }
 
-/// `PATCH /v1/alerts/{id}` body.
-#[derive(Debug, Deserialize)]
+/// `PATCH /v1/alerts/{id}` body: a status, a note, or both.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"status": "acknowledged", "note": "talked to the user's manager"})))]
 pub struct AlertPatch {
+    #[schema(nullable = false, value_type = Option<AlertStatus>)]
     pub status: Option<String>,
+    /// At most 2000 printable characters.
+    #[schema(max_length = 2000)]
     pub note: Option<String>,
 }
 
 /// One row of `GET /v1/risk`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RiskRow {
+    #[schema(format = "uuid")]
     pub user_id: String,
+    #[schema(required)]
     pub username: Option<String>,
     pub score: f64,
     pub open_alerts: usize,

@@ -10,17 +10,19 @@ use crate::auth::AccessGranted;
 use crate::clock::rfc3339;
 
 /// `GET /v1/audit/verify` body.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum VerifyReport {
     /// `{"ok":true,"entries":N,"head":{"seq","hash"}}`.
     Intact {
+        /// `true`.
         ok: bool,
         entries: u64,
         head: crate::audit::HeadView,
     },
     /// `{"ok":false,"first_bad_seq":K,"reason"}`.
     Broken {
+        /// `false`.
         ok: bool,
         first_bad_seq: u64,
         reason: String,
@@ -28,10 +30,12 @@ pub enum VerifyReport {
 }
 
 /// `GET /v1/audit/head`: a signed checkpoint an auditor can keep outside the vault.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuditCheckpoint {
     pub seq: u64,
+    /// Hex SHA-256 of entry `seq` (lower case).
     pub hash: String,
+    #[schema(format = DateTime)]
     pub ts: String,
     /// base64 Ed25519 signature over `checkpoint_message(seq, hash, ts)`.
     pub signature: String,

@@ -5,6 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
+use utoipa::{IntoParams, ToSchema};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::{EmployeeView, Principal, RequestCtx, ServiceError, Vault, redact_numbers};
@@ -17,47 +18,76 @@ use crate::model::{
 use crate::store::{EmployeeEntry, Loaded, StoreError, StoredEmployee, StoredIdempotency};
 
 /// `GET /v1/employees` parameters, as received.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Page size, 1–500 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
     pub limit: Option<String>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// Only records of this department (exact match).
     pub department: Option<String>,
+    /// Only records with this status.
+    #[param(value_type = Option<EmployeeStatus>)]
     pub status: Option<String>,
 }
 
 /// One page of records.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ListPage {
     pub employees: Vec<EmployeeView>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    #[schema(required)]
     pub next_cursor: Option<String>,
 }
 
 /// `POST /v1/employees/{id}/reveal` body.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"fields": ["ssn", "bank_account"], "reason": "payroll correction ticket"})))]
 pub struct RevealRequest {
+    /// Sensitive fields to reveal.
+    #[schema(required, nullable = false, value_type = Option<Vec<FieldName>>, min_items = 1)]
     pub fields: Option<Vec<String>>,
+    /// Why (10–1000 characters); kept in the audit log.
+    #[schema(required, nullable = false, min_length = 10, max_length = 1000)]
     pub reason: Option<String>,
 }
 
-/// The plaintext body of a reveal, serialized straight into a zeroizing buffer.
-#[derive(Serialize)]
-struct Revealed<'a> {
+/// The plaintext body of a reveal, serialized straight into a zeroizing buffer: the fields asked
+/// for, in full. Only `service` builds one (its fields are private).
+#[derive(Serialize, ToSchema)]
+#[schema(
+    as = RevealedFields,
+    description = "The fields asked for, in full; the others are left out."
+)]
+pub struct Revealed<'a> {
+    /// `AAA-GG-SSSS`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
     ssn: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, format = Date)]
     date_of_birth: Option<&'a str>,
+    /// Null if the record has no address.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<HomeAddress>)]
     home_address: Option<Option<&'a HomeAddress>>,
+    /// Null if the record has no bank account.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<BankAccount>)]
     bank_account: Option<Option<&'a BankAccount>>,
 }
 
 /// `POST /v1/employees/lookup` body (holds an SSN: zeroized, no `Debug`).
-#[derive(Deserialize, Zeroize, ZeroizeOnDrop)]
+#[derive(Deserialize, Zeroize, ZeroizeOnDrop, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(description = "The SSN to look up.")]
 pub struct LookupRequest {
+    /// `AAA-GG-SSSS` or 9 digits.
+    #[schema(required, nullable = false)]
     pub ssn: Option<String>,
 }
 

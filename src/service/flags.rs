@@ -4,6 +4,7 @@
 
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{Principal, RequestCtx, ServiceError, Vault};
 use crate::audit::{Action, Actor, NewEntry, Outcome};
@@ -14,25 +15,40 @@ use crate::monitor::FlagView as RuleFlag;
 use crate::store::{DisabledReason, StoredFlag};
 
 /// `POST /v1/hr-flags` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"employee_id": "6f1c2b9e-8a43-4d0b-9a53-0f5d1c2e7a10", "kind": "pip", "effective_date": "2026-03-01"})))]
 pub struct NewFlag {
+    #[schema(required, nullable = false, format = "uuid")]
     pub employee_id: Option<String>,
+    #[schema(required, nullable = false, value_type = Option<FlagKind>)]
     pub kind: Option<String>,
+    /// Active from this date (a future date schedules it).
+    #[schema(required, nullable = false, format = Date)]
     pub effective_date: Option<String>,
+    /// At most 1000 characters.
+    #[schema(max_length = 1000)]
     pub note: Option<String>,
 }
 
 /// A flag as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct FlagView {
+    #[schema(format = "uuid")]
     pub id: String,
+    #[schema(format = "uuid")]
     pub employee_id: String,
+    #[schema(value_type = FlagKind)]
     pub kind: &'static str,
+    #[schema(format = Date)]
     pub effective_date: String,
+    /// Not cleared and `effective_date` reached.
     pub active: bool,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(required)]
     pub note: Option<String>,
+    #[schema(required, format = DateTime)]
     pub cleared_at: Option<String>,
 }
 

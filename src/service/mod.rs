@@ -39,14 +39,19 @@ use crate::store::Store;
 
 pub use alerts::{AlertFilter, AlertPatch, AlertView, RiskRow};
 pub use audit_log::{AuditCheckpoint, VerifyReport};
-pub use employees::{IdempotencyKey, ListPage, ListQuery, LookupRequest, RevealRequest};
+pub use employees::{
+    IdempotencyKey, ListPage, ListQuery, LookupRequest, RevealRequest, Revealed as RevealedFields,
+};
 pub use error::ServiceError;
 pub use flags::{FlagView, NewFlag};
 pub use import::{CsvDrafts, CsvRow, ImportError, ImportReport, RowError};
 pub use keys::RotateReport;
 pub use lifecycle::{InitOptions, InitOutcome, Layout, VaultError, data_dir_layout};
 pub use metrics::Metrics;
-pub use payroll::{ExportChunk, INLINE_IDS, PayrollFields, PayrollRecord, write_payroll_line};
+pub use payroll::{
+    DeletedLine, ExportChunk, INLINE_IDS, PayrollFields, PayrollLine, PayrollRecord,
+    write_payroll_line,
+};
 pub use session::TokenGrant;
 pub use users::{NewUser, UserPatch, UserView};
 pub use view::EmployeeView;

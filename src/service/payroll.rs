@@ -22,13 +22,14 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
+use utoipa::ToSchema;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::{Principal, RequestCtx, ServiceError, Vault};
 use crate::audit::{Action, AuditRecorded, Outcome};
 use crate::auth::AccessGranted;
 use crate::clock::rfc3339;
-use crate::model::{BankAccount, EmployeeId, HomeAddress, PublicFields, Ssn};
+use crate::model::{BankAccount, EmployeeId, EmployeeStatus, HomeAddress, PublicFields, Ssn};
 use crate::store::{EmployeeEntry, StoredEmployee};
 
 /// Exports with more records than this list a digest instead of the ids.
@@ -38,27 +39,53 @@ const CHUNK: usize = 64 * 1024;
 /// A body chunk of the export, or the error that ends it.
 pub type ExportChunk = Result<Bytes, std::io::Error>;
 
-/// One record as payroll receives it: every field but `date_of_birth`, in full.
-#[derive(Serialize)]
-struct PayrollLine<'a> {
+/// One record as payroll receives it: every field but `date_of_birth`, in full. (Public only so
+/// that the OpenAPI document can name it; only this module builds one.)
+#[derive(Serialize, ToSchema)]
+#[schema(
+    as = PayrollRecord,
+    description = "A record with everything pay needs, in full: every field but `date_of_birth`."
+)]
+pub struct PayrollLine<'a> {
+    #[schema(format = "uuid")]
     id: String,
+    #[schema(value_type = String)]
     employee_number: &'a str,
+    #[schema(value_type = String)]
     first_name: &'a str,
+    #[schema(value_type = String)]
     last_name: &'a str,
+    #[schema(required, value_type = Option<String>)]
     preferred_name: &'a Option<String>,
+    #[schema(required, value_type = Option<String>, format = Email)]
     work_email: &'a Option<String>,
+    #[schema(required, value_type = Option<String>)]
     department: &'a Option<String>,
+    #[schema(required, value_type = Option<String>)]
     job_title: &'a Option<String>,
+    #[schema(required, format = "uuid")]
     manager_id: Option<String>,
+    #[schema(required, value_type = Option<String>)]
     location: &'a Option<String>,
+    #[schema(format = Date)]
     hire_date: String,
+    /// `terminated` records keep coming (as updates) so payroll can close them.
+    #[schema(value_type = EmployeeStatus)]
     status: &'static str,
+    #[schema(required, format = Date)]
     termination_date: Option<String>,
+    /// In full, `AAA-GG-SSSS`.
+    #[schema(value_type = String)]
     ssn: &'a str,
+    #[schema(required, value_type = Option<HomeAddress>)]
     home_address: Option<&'a HomeAddress>,
+    #[schema(required, value_type = Option<BankAccount>)]
     bank_account: Option<&'a BankAccount>,
     version: u64,
+    #[schema(format = DateTime)]
     created_at: String,
+    /// The export is ordered by this, then by `id`.
+    #[schema(format = DateTime)]
     updated_at: String,
 }
 
@@ -130,10 +157,15 @@ pub struct PayrollRecord {
     pub updated_at: String,
 }
 
-#[derive(Serialize)]
-struct DeletedLine {
+/// A record deleted (crypto-shredded) since `updated_since`: only in delta exports.
+#[derive(Serialize, ToSchema)]
+#[schema(as = PayrollDeletion)]
+pub struct DeletedLine {
+    #[schema(format = "uuid")]
     id: String,
+    /// Always `true`.
     deleted: bool,
+    #[schema(format = DateTime)]
     deleted_at: String,
 }
 

@@ -14,10 +14,15 @@ use crate::model::{UserKind, Username};
 use crate::store::{DisabledReason, StoredUser};
 
 /// `{"access_token","token_type":"Bearer","expires_in"}`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(examples(json!({"access_token": "eyJhbGciOiJFZERTQSIsInR5cCI6IkpXVCJ9.eyJ...", "token_type": "Bearer", "expires_in": 900})))]
 pub struct TokenGrant {
+    /// A JWT (EdDSA) to send as `Authorization: Bearer ...`.
     pub access_token: String,
+    /// Always `Bearer`.
+    #[schema(examples("Bearer"))]
     pub token_type: &'static str,
+    /// Seconds until it expires.
     pub expires_in: i64,
 }
 

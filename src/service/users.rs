@@ -2,6 +2,7 @@
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::lifecycle::{MAX_PASSWORD, MIN_PASSWORD};
@@ -13,35 +14,58 @@ use crate::model::{EmployeeId, FieldError, Role, UserId, UserKind, Username, Val
 use crate::store::{DisabledReason, Loaded, StoreError, StoredUser};
 
 /// `POST /v1/users` body. Holds a password: zeroized, no `Debug`.
-#[derive(Deserialize, Zeroize, ZeroizeOnDrop)]
+#[derive(Deserialize, Zeroize, ZeroizeOnDrop, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(description = "A new vault user: a person (`human`) or an integration (`service`).")]
+#[schema(examples(
+    json!({"username": "jdoe", "password": "a long passphrase", "role": "hr", "kind": "human"}),
+    json!({"username": "payroll-sync", "role": "payroll", "kind": "service"})
+))]
 pub struct NewUser {
+    #[schema(required, nullable = false)]
     pub username: Option<String>,
+    /// Required for `human` users; refused for `service` users (they get a `client_secret`).
+    #[schema(nullable = false, format = Password)]
     pub password: Option<String>,
+    #[schema(required, nullable = false, value_type = Option<Role>)]
     pub role: Option<String>,
+    /// The employee record of the person behind this user (how HR flags reach the monitor).
+    #[schema(format = "uuid")]
     pub employee_id: Option<String>,
+    /// Default `human`.
+    #[schema(nullable = false, value_type = Option<UserKind>)]
     pub kind: Option<String>,
 }
 
 /// `PATCH /v1/users/{id}` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"enabled": false})))]
 pub struct UserPatch {
+    #[schema(nullable = false)]
     pub enabled: Option<bool>,
+    #[schema(nullable = false, value_type = Option<Role>)]
     pub role: Option<String>,
 }
 
 /// A user as the API shows it: never a secret or hash. `client_secret` appears once, in the
 /// response that created a service account (or rotated its secret).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct UserView {
+    #[schema(format = "uuid")]
     pub id: String,
     pub username: String,
+    #[schema(value_type = Role)]
     pub role: &'static str,
+    #[schema(value_type = UserKind)]
     pub kind: &'static str,
+    #[schema(required, format = "uuid")]
     pub employee_id: Option<String>,
     pub enabled: bool,
+    /// Only in the response that created a service account or rotated its secret: shown once.
+    /// Its `client_id` is the username.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, format = Password)]
     pub client_secret: Option<String>,
 }
 
