@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::RwLock;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
 
 use super::AuditError;
 use super::entry::NewEntry;
@@ -132,7 +132,9 @@ pub type CommitObserver = Box<dyn Fn(u64, std::time::Duration, bool) + Send + Sy
 struct Shared {
     observer: std::sync::OnceLock<CommitObserver>,
     head: RwLock<Head>,
-    committed: watch::Sender<u64>,
+    /// The last durable seq, and a condvar signalled after every commit (for the monitor's own
+    /// thread, which must not depend on an async runtime that may be shutting down).
+    committed: (parking_lot::Mutex<u64>, parking_lot::Condvar),
     poisoned: AtomicBool,
     stats: WriterStats,
 }
@@ -171,11 +173,10 @@ impl AuditLog {
         store_sync: StoreSync,
     ) -> io::Result<Self> {
         let (tx, rx) = crossbeam_channel::unbounded();
-        let (committed, _) = watch::channel(head.seq);
-        let shared = Arc::new(Shared {
+                let shared = Arc::new(Shared {
             observer: std::sync::OnceLock::new(),
+            committed: (parking_lot::Mutex::new(head.seq), parking_lot::Condvar::new()),
             head: RwLock::new(head),
-            committed,
             poisoned: AtomicBool::new(false),
             stats: WriterStats::default(),
         });
@@ -219,9 +220,14 @@ impl AuditLog {
         self.shared.head.read().clone()
     }
 
-    /// Watches the last durable sequence number (the monitor tails the log with it).
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
-        self.shared.committed.subscribe()
+    /// Blocks until an entry after `after` is durable or `timeout` passes; returns the head seq.
+    pub fn wait_for_commit(&self, after: u64, timeout: std::time::Duration) -> u64 {
+        let (seq, signal) = &self.shared.committed;
+        let mut seq = seq.lock();
+        if *seq <= after {
+            let _ = signal.wait_for(&mut seq, timeout);
+        }
+        *seq
     }
 
     /// Installs the commit observer (once).
@@ -294,7 +300,8 @@ impl Worker {
             match result {
                 Ok(()) => {
                     *self.shared.head.write() = head.clone();
-                    self.shared.committed.send_replace(head.seq);
+                    *self.shared.committed.0.lock() = head.seq;
+                    self.shared.committed.1.notify_all();
                     self.shared.stats.batches.fetch_add(1, Ordering::Relaxed);
                     self.shared
                         .stats

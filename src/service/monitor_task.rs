@@ -248,7 +248,8 @@ impl Vault {
 
 /// The monitor's working state between batches.
 pub(crate) struct Runner {
-    vault: Vault,
+    /// Weak, so the thread ends when the vault is dropped (and never keeps it alive).
+    vault: std::sync::Weak<super::Inner>,
     engine: Engine,
     tail: Tail,
     starts: WindowStart,
@@ -286,7 +287,7 @@ impl Runner {
         }
         let processed = cursor.processed.max(tail.next_seq().saturating_sub(1));
         Ok(Self {
-            vault: vault.clone(),
+            vault: std::sync::Arc::downgrade(&vault.inner),
             engine,
             tail,
             starts,
@@ -296,7 +297,8 @@ impl Runner {
 
     /// Evaluates committed entries up to the current head, in batches; returns alerts raised.
     pub(crate) fn catch_up(&mut self) -> Result<usize, String> {
-        let v = self.vault.clone();
+        let Some(inner) = self.vault.upgrade() else { return Ok(0) };
+        let v = Vault { inner };
         let mut raised_total = 0;
         loop {
             let head = v.inner.audit.head().seq;
@@ -358,33 +360,27 @@ impl Runner {
         }
     }
 
-    /// Catches up, then waits for the next commit (or a second), forever; returns when the
-    /// audit log is gone.
-    fn run(mut self, handle: &tokio::runtime::Handle) -> Result<(), String> {
-        let mut rx = self.vault.inner.audit.subscribe();
+    /// Catches up, then waits for the next commit (or a second), until the vault is dropped.
+    fn run(mut self) -> Result<(), String> {
         loop {
             self.catch_up()?;
-            let closed = handle.block_on(async {
-                tokio::select! {
-                    r = rx.changed() => r.is_err(),
-                    () = tokio::time::sleep(Duration::from_secs(1)) => false,
-                }
-            });
-            if closed {
-                return Ok(());
-            }
+            let Some(inner) = self.vault.upgrade() else { return Ok(()) };
+            let audit = inner.audit.clone();
+            drop(inner);
+            audit.wait_for_commit(self.processed, Duration::from_secs(1));
         }
     }
 }
 
 /// Starts the monitor on its own thread (it reads files and evaluates rules: blocking work).
 pub(crate) fn spawn_monitor(vault: &Vault) {
-    let v = vault.clone();
-    let handle = tokio::runtime::Handle::current();
+    let weak = std::sync::Arc::downgrade(&vault.inner);
     let spawned = std::thread::Builder::new().name("monitor".into()).spawn(move || {
         let mut backoff = Duration::from_millis(200);
         loop {
-            match Runner::start(&v).and_then(|r| r.run(&handle)) {
+            let Some(inner) = weak.upgrade() else { return };
+            let started = Runner::start(&Vault { inner });
+            match started.and_then(Runner::run) {
                 Ok(()) => return,
                 Err(e) => {
                     tracing::error!(error = %e, "insider-threat monitor stopped; restarting from its cursor");
