@@ -349,7 +349,10 @@ fn special_media_types_are_documented() {
     );
     assert_eq!(
         body_types("GET", "/metrics", "200"),
-        ["application/openmetrics-text; version=1.0.0; charset=utf-8"]
+        [
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            "text/plain; version=0.0.4; charset=utf-8"
+        ]
     );
     assert_eq!(
         body_types("GET", "/v1/audit/id-lists/{sha256}", "200"),

@@ -376,13 +376,25 @@ fn metrics_count_requests_by_route() {
         .token(&w.staff.hr.token)
         .send()
         .expect(200);
+    // Classic Prometheus text by default, OpenMetrics when asked for.
     let r = w.c().get("/metrics").send();
     let text = r.expect(200).text();
+    assert_eq!(
+        r.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    assert!(text.contains("# TYPE hrvault_http_requests_total counter") && !text.contains("# EOF"));
+    let om = w
+        .c()
+        .get("/metrics")
+        .header("accept", "application/openmetrics-text; version=1.0.0")
+        .send();
     assert!(
-        r.header("content-type")
+        om.header("content-type")
             .unwrap()
             .starts_with("application/openmetrics-text")
     );
+    assert!(om.text().trim_end().ends_with("# EOF"));
     assert!(text.contains("hrvault_http_requests_total{route=\"/v1/employees/{id}\",method=\"GET\",status=\"200\"}"), "{text}");
     assert!(text.contains("hrvault_audit_batch_size_bucket"));
     assert!(text.contains("hrvault_audit_commit_seconds_count"));

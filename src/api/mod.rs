@@ -162,8 +162,10 @@ async fn count_request(State(v): State<Vault>, req: Request, next: Next) -> Resp
     resp
 }
 
-/// The OpenMetrics content type `GET /metrics` answers with.
+/// The OpenMetrics content type, for scrapers that ask for it.
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// The classic Prometheus text format, the default.
+const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Prometheus / OpenMetrics text (no auth).
 ///
@@ -175,13 +177,29 @@ const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=
     operation_id = "metrics",
     tag = "operations",
     responses(
-        (status = 200, description = "OpenMetrics text exposition.", body = String,
-         content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8")
+                        (status = 200, description = "Prometheus text exposition (format 0.0.4), or OpenMetrics 1.0 when the `Accept` header asks for `application/openmetrics-text`.",
+         content(
+             (String = "text/plain; version=0.0.4; charset=utf-8"),
+             (String = "application/openmetrics-text; version=1.0.0; charset=utf-8")
+         ))
     )
 )]
-async fn metrics(State(v): State<Vault>) -> Response {
+async fn metrics(State(v): State<Vault>, headers: axum::http::HeaderMap) -> Response {
     let body = v.metrics().render(v.audit_log().head().seq);
-    (StatusCode::OK, [(header::CONTENT_TYPE, OPENMETRICS)], body).into_response()
+    let openmetrics = headers
+        .get(header::ACCEPT)
+        .and_then(|a| a.to_str().ok())
+        .is_some_and(|a| a.contains("application/openmetrics-text"));
+    if openmetrics {
+        (StatusCode::OK, [(header::CONTENT_TYPE, OPENMETRICS)], body).into_response()
+    } else {
+        (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, PROMETHEUS_TEXT)],
+            crate::service::Metrics::to_prometheus_text(&body),
+        )
+            .into_response()
+    }
 }
 
 /// Gives error responses that axum or tower produced without a body (405, the timeout's 503)

@@ -173,9 +173,12 @@ impl AuditLog {
         store_sync: StoreSync,
     ) -> io::Result<Self> {
         let (tx, rx) = crossbeam_channel::unbounded();
-                let shared = Arc::new(Shared {
+        let shared = Arc::new(Shared {
             observer: std::sync::OnceLock::new(),
-            committed: (parking_lot::Mutex::new(head.seq), parking_lot::Condvar::new()),
+            committed: (
+                parking_lot::Mutex::new(head.seq),
+                parking_lot::Condvar::new(),
+            ),
             head: RwLock::new(head),
             poisoned: AtomicBool::new(false),
             stats: WriterStats::default(),

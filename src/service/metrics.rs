@@ -213,6 +213,35 @@ impl Metrics {
         self.webhook_failures.get()
     }
 
+    /// Rewrites an OpenMetrics exposition as classic Prometheus text (0.0.4): a counter family
+    /// is named with its `_total` suffix in `# HELP`/`# TYPE`, and `# EOF` is dropped.
+    pub fn to_prometheus_text(openmetrics: &str) -> String {
+        let counters: std::collections::HashSet<&str> = openmetrics
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .filter_map(|l| l.strip_suffix(" counter"))
+            .collect();
+        let mut out = String::with_capacity(openmetrics.len());
+        for line in openmetrics.lines() {
+            if line == "# EOF" {
+                continue;
+            }
+            let renamed = ["# HELP ", "# TYPE "].iter().find_map(|prefix| {
+                let rest = line.strip_prefix(prefix)?;
+                let (name, tail) = rest.split_once(' ')?;
+                counters
+                    .contains(name)
+                    .then(|| format!("{prefix}{name}_total {tail}"))
+            });
+            match renamed {
+                Some(l) => out.push_str(&l),
+                None => out.push_str(line),
+            }
+            out.push('\n');
+        }
+        out
+    }
+
     /// The OpenMetrics text exposition.
     pub fn render(&self, audit_head: u64) -> String {
         self.audit_head.set(audit_head as i64);
@@ -247,5 +276,14 @@ mod tests {
             assert!(text.contains(needle), "missing {needle} in\n{text}");
         }
         assert_eq!(m.alerts_raised_total(), 1);
+        let classic = Metrics::to_prometheus_text(&text);
+        assert!(
+            classic.contains("# TYPE hrvault_audit_entries_total counter"),
+            "{classic}"
+        );
+        assert!(classic.contains("# HELP hrvault_audit_entries_total "));
+        assert!(classic.contains("# TYPE hrvault_audit_batch_size histogram"));
+        assert!(!classic.contains("# EOF"));
+        assert!(classic.contains("hrvault_audit_entries_total 32"));
     }
 }

@@ -297,7 +297,9 @@ impl Runner {
 
     /// Evaluates committed entries up to the current head, in batches; returns alerts raised.
     pub(crate) fn catch_up(&mut self) -> Result<usize, String> {
-        let Some(inner) = self.vault.upgrade() else { return Ok(0) };
+        let Some(inner) = self.vault.upgrade() else {
+            return Ok(0);
+        };
         let v = Vault { inner };
         let mut raised_total = 0;
         loop {
@@ -364,7 +366,9 @@ impl Runner {
     fn run(mut self) -> Result<(), String> {
         loop {
             self.catch_up()?;
-            let Some(inner) = self.vault.upgrade() else { return Ok(()) };
+            let Some(inner) = self.vault.upgrade() else {
+                return Ok(());
+            };
             let audit = inner.audit.clone();
             drop(inner);
             audit.wait_for_commit(self.processed, Duration::from_secs(1));
