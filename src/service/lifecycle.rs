@@ -247,6 +247,38 @@ impl Vault {
         clock: SharedClock,
         hasher: Arc<PasswordHasher>,
     ) -> Result<Self, VaultError> {
+        Self::open_with(
+            dir,
+            passphrase,
+            settings,
+            clock,
+            hasher,
+            Box::new(|s| Box::new(s)),
+        )
+        .await
+    }
+
+    /// Like `open`, but the audit log's file sink is passed through `wrap` first: tests use it to
+    /// inject a sink that fails, proving requests fail closed. Never used by the binary.
+    pub async fn danger_open_with_audit_sink(
+        dir: &Path,
+        passphrase: &SecretString,
+        settings: Settings,
+        clock: SharedClock,
+        hasher: Arc<PasswordHasher>,
+        wrap: Box<dyn FnOnce(FileSink) -> Box<dyn LogSink> + Send>,
+    ) -> Result<Self, VaultError> {
+        Self::open_with(dir, passphrase, settings, clock, hasher, wrap).await
+    }
+
+    async fn open_with(
+        dir: &Path,
+        passphrase: &SecretString,
+        settings: Settings,
+        clock: SharedClock,
+        hasher: Arc<PasswordHasher>,
+        wrap: Box<dyn FnOnce(FileSink) -> Box<dyn LogSink> + Send>,
+    ) -> Result<Self, VaultError> {
         let Layout {
             keys: keys_path,
             lock: lock_path,
@@ -270,46 +302,6 @@ impl Vault {
                 KeyFileError::WrongPassphrase => VaultError::WrongPassphrase(dir.into()),
                 other => VaultError::KeyFile(other),
             })?;
-        let lock = lock_file(&lock_path, dir)?;
-        let store = Store::open_sled(&db_path, &slots_path)
-            .map_err(|e| VaultError::Store(e.to_string()))?;
-        open_parts(
-            dir,
-            Unsealed {
-                keys: keyring,
-                store,
-                lock,
-            },
-            settings,
-            clock,
-            hasher,
-            Box::new(|s| Box::new(s)),
-        )
-        .await
-    }
-
-    /// Like `open`, but the audit log's file sink is passed through `wrap` first: tests use it to
-    /// inject a sink that fails, proving requests fail closed. Never used by the binary.
-    pub async fn danger_open_with_audit_sink(
-        dir: &Path,
-        passphrase: &SecretString,
-        settings: Settings,
-        clock: SharedClock,
-        hasher: Arc<PasswordHasher>,
-        wrap: Box<dyn FnOnce(FileSink) -> Box<dyn LogSink> + Send>,
-    ) -> Result<Self, VaultError> {
-        let Layout {
-            keys: keys_path,
-            lock: lock_path,
-            db: db_path,
-            slots: slots_path,
-            ..
-        } = data_dir_layout(dir);
-        let keyfile = KeyFile::from_bytes(&fs::read(&keys_path).map_err(io)?)?;
-        let keyring = keyfile.unseal(passphrase).map_err(|e| match e {
-            KeyFileError::WrongPassphrase => VaultError::WrongPassphrase(dir.into()),
-            other => VaultError::KeyFile(other),
-        })?;
         let lock = lock_file(&lock_path, dir)?;
         let store = Store::open_sled(&db_path, &slots_path)
             .map_err(|e| VaultError::Store(e.to_string()))?;

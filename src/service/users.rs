@@ -364,14 +364,7 @@ impl Vault {
         self.record(e).await?;
         if !changes.is_empty() {
             if let Err(err) = self.inner.store.replace_user(&loaded, &next) {
-                let mapped = match err {
-                    StoreError::Conflict(_) => ServiceError::Conflict {
-                        field: None,
-                        message: "the user was changed concurrently; retry".into(),
-                    },
-                    other => other.into(),
-                };
-                return Err(self.fail(who, ctx, action, None, mapped).await);
+                return Err(self.user_write_failed(who, ctx, action, err).await);
             }
             self.durable().await?;
         }
@@ -406,14 +399,7 @@ impl Vault {
         ));
         self.record(e).await?;
         if let Err(err) = self.inner.store.delete_user(&loaded) {
-            let mapped = match err {
-                StoreError::Conflict(_) => ServiceError::Conflict {
-                    field: None,
-                    message: "the user was changed concurrently; retry".into(),
-                },
-                other => other.into(),
-            };
-            return Err(self.fail(who, ctx, action, None, mapped).await);
+            return Err(self.user_write_failed(who, ctx, action, err).await);
         }
         self.durable().await
     }
@@ -482,16 +468,27 @@ impl Vault {
         e.reason = Some(format!("user {} ({}): {what}", next.id, next.username));
         self.record(e).await?;
         if let Err(err) = self.inner.store.replace_user(&loaded, &next) {
-            let mapped = match err {
-                StoreError::Conflict(_) => ServiceError::Conflict {
-                    field: None,
-                    message: "the user was changed concurrently; retry".into(),
-                },
-                other => other.into(),
-            };
-            return Err(self.fail(who, ctx, action, None, mapped).await);
+            return Err(self.user_write_failed(who, ctx, action, err).await);
         }
         self.durable().await?;
         Ok(next)
+    }
+
+    /// A user write that was audited as successful did not apply: record it and say why.
+    async fn user_write_failed(
+        &self,
+        who: &Principal,
+        ctx: &RequestCtx,
+        action: Action,
+        err: StoreError,
+    ) -> ServiceError {
+        let mapped = match err {
+            StoreError::Conflict(_) => ServiceError::Conflict {
+                field: None,
+                message: "the user was changed concurrently; retry".into(),
+            },
+            other => other.into(),
+        };
+        self.fail(who, ctx, action, None, mapped).await
     }
 }
