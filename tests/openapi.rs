@@ -22,7 +22,9 @@ use std::sync::OnceLock;
 use common::*;
 use serde_json::{Value, json};
 
-/// Every route of CONTRACT.md (§2 and its Health line), as (method, path template).
+/// Every route the server offers, as (method, path template): each route of CONTRACT.md (§2 and
+/// its Health line) plus three it leaves to us and docs/api.md documents (client-secret rotation
+/// and revocation for service accounts, and the id lists of large exports and imports).
 const CONTRACT_ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/auth/login"),
     ("POST", "/v1/auth/logout"),

@@ -106,7 +106,12 @@ impl LogSink for FileSink {
 }
 
 enum Request {
-    Append(NewEntry, oneshot::Sender<Result<AuditRecorded, AuditError>>),
+    /// An entry, and whether the store must be made durable in the same commit.
+    Append(
+        NewEntry,
+        bool,
+        oneshot::Sender<Result<AuditRecorded, AuditError>>,
+    ),
     SyncStore(oneshot::Sender<Result<Durable, AuditError>>),
 }
 
@@ -204,7 +209,21 @@ impl AuditLog {
     pub async fn append(&self, entry: NewEntry) -> Result<AuditRecorded, AuditError> {
         let (tx, rx) = oneshot::channel();
         self.tx
-            .send(Request::Append(entry, tx))
+            .send(Request::Append(entry, false, tx))
+            .map_err(|_| AuditError::Unavailable)?;
+        rx.await.map_err(|_| AuditError::Unavailable)?
+    }
+
+    /// Appends an entry and, in the same group commit, makes every store write applied so far
+    /// durable: for writes that must be on disk before the next step refers to them (a new key
+    /// slot before the record that points at it).
+    pub async fn append_and_sync_store(
+        &self,
+        entry: NewEntry,
+    ) -> Result<AuditRecorded, AuditError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Request::Append(entry, true, tx))
             .map_err(|_| AuditError::Unavailable)?;
         rx.await.map_err(|_| AuditError::Unavailable)?
     }
@@ -276,7 +295,8 @@ impl Worker {
             let mut store_sync = false;
             for req in &batch {
                 match req {
-                    Request::Append(entry, _) => {
+                    Request::Append(entry, sync, _) => {
+                        store_sync |= *sync;
                         let ts = rfc3339(self.clock.now());
                         let sealed = entry.seal(head.seq + 1, &ts, &head.hash, &mut scratch);
                         serde_json::to_writer(&mut buf, &sealed)
@@ -319,7 +339,7 @@ impl Worker {
                     let mut seq = start_seq;
                     for req in batch {
                         match req {
-                            Request::Append(_, reply) => {
+                            Request::Append(_, _, reply) => {
                                 seq += 1;
                                 let _ = reply.send(Ok(AuditRecorded { seq }));
                             }
@@ -367,7 +387,7 @@ impl Worker {
 fn fail_all(batch: Vec<Request>) {
     for req in batch {
         match req {
-            Request::Append(_, reply) => {
+            Request::Append(_, _, reply) => {
                 let _ = reply.send(Err(AuditError::Unavailable));
             }
             Request::SyncStore(reply) => {

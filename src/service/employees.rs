@@ -199,7 +199,8 @@ impl Vault {
         };
         let mut e = self.entry(who, ctx, action, Outcome::Success);
         e.employee_id = Some(id);
-        let recorded = match self.record(e).await {
+        // The key slot must be durable before the record that points at it can be.
+        let recorded = match self.record_and_sync(e).await {
             Ok(r) => r,
             Err(err) => {
                 let _ = self.inner.store.release_record_key(key_ref.slot);

@@ -412,7 +412,8 @@ impl Vault {
             e.employee_ids = Some(ids);
             e.reason = Some(summary);
         }
-        if let Err(err) = self.record(e).await {
+        // Audited, and every new key slot durable, before any record points at one.
+        if let Err(err) = self.record_and_sync(e).await {
             for (_, rec) in &accepted {
                 let _ = store.release_record_key(rec.record_key.slot);
             }

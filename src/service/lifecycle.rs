@@ -5,6 +5,7 @@
 //!   vault.keys         key file: KDF parameters, key check value, wrapped keys (crypto::KeyFile)
 //!   vault.lock         held (flock) by the one process serving or changing the vault
 //!   db/                sled: records with sealed fields, users, indexes
+//!   keyslots.bin       wrapped record keys, one 64-byte slot each, overwritten when shredded
 //!   audit/             append-only hash-chained JSONL segments
 //! ```
 //!
@@ -345,6 +346,16 @@ async fn open_parts(
     let Unsealed { keys, store, lock } = unsealed;
     let audit_path = data_dir_layout(dir).audit;
     let segments = SegmentDir::new(&audit_path);
+    // Plans of exports that a crash interrupted (ids only, never audited as an id list).
+    if let Ok(entries) = fs::read_dir(audit_path.join("id-lists")) {
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with("plan-") && name.ends_with(".tmp") {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
     let (head, report, (_, current)) = segments
         .recover(settings.danger_accept_damaged_audit_log)
         .map_err(|e| VaultError::Audit(e.to_string()))?;

@@ -204,6 +204,12 @@ impl Vault {
         Ok(self.inner.audit.append(entry).await?)
     }
 
+    /// Like `record`, and in the same group commit makes every store write so far durable (key
+    /// slots first): used when the next write will point at a key slot written just before.
+    async fn record_and_sync(&self, entry: NewEntry) -> Result<AuditRecorded, ServiceError> {
+        Ok(self.inner.audit.append_and_sync_store(entry).await?)
+    }
+
     /// Records a failed attempt at `action` (`outcome: error`) and returns `err`.
     async fn fail(
         &self,

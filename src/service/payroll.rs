@@ -170,7 +170,11 @@ pub struct DeletedLine {
 }
 
 struct Plan {
+    /// Every line to send (`<id>`, or `-<id>` for a deletion): read back while streaming.
     path: PathBuf,
+    /// The ids of the records sent with their data, one per line: kept (as the audited id list)
+    /// when there are more than `INLINE_IDS`; `digest` is its SHA-256.
+    ids_path: PathBuf,
     records: usize,
     deletions: usize,
     inline: Vec<EmployeeId>,
@@ -187,17 +191,22 @@ impl Vault {
     fn plan_export(&self, since: Option<Timestamp>) -> Result<Plan, ServiceError> {
         let dir = self.id_lists_dir();
         fs::create_dir_all(&dir).map_err(io_err)?;
-        let path = dir.join(format!("plan-{}.tmp", uuid::Uuid::new_v4()));
-        let mut out = BufWriter::new(
+        let tag = uuid::Uuid::new_v4();
+        let path = dir.join(format!("plan-{tag}.tmp"));
+        let ids_path = dir.join(format!("plan-{tag}-ids.tmp"));
+        let create = |p: &Path| {
             OpenOptions::new()
                 .write(true)
                 .create_new(true)
-                .open(&path)
-                .map_err(io_err)?,
-        );
+                .open(p)
+                .map(BufWriter::new)
+                .map_err(io_err)
+        };
+        let (mut out, mut ids) = (create(&path)?, create(&ids_path)?);
         let mut digest = Sha256::new();
         let mut plan = Plan {
             path,
+            ids_path,
             records: 0,
             deletions: 0,
             inline: Vec::new(),
@@ -214,7 +223,10 @@ impl Vault {
                     if plan.inline.len() <= INLINE_IDS {
                         plan.inline.push(id);
                     }
-                    format!("{id}\n")
+                    let line = format!("{id}\n");
+                    digest.update(line.as_bytes());
+                    ids.write_all(line.as_bytes()).map_err(io_err)?;
+                    line
                 }
                 EmployeeEntry::Deleted(t) if !t.honeytoken && since.is_some() => {
                     plan.deletions += 1;
@@ -222,11 +234,12 @@ impl Vault {
                 }
                 _ => continue,
             };
-            digest.update(line.as_bytes());
             out.write_all(line.as_bytes()).map_err(io_err)?;
         }
-        out.flush().map_err(io_err)?;
-        out.get_ref().sync_all().map_err(io_err)?;
+        for f in [&mut out, &mut ids] {
+            f.flush().map_err(io_err)?;
+            f.get_ref().sync_all().map_err(io_err)?;
+        }
         plan.digest = hex::encode(digest.finalize());
         Ok(plan)
     }
@@ -339,7 +352,7 @@ impl Vault {
         let keep_list = plan.records > INLINE_IDS;
         if keep_list {
             let kept = plan.path.with_file_name(format!("{}.ids", plan.digest));
-            fs::rename(&plan.path, &kept).map_err(io_err)?;
+            fs::rename(&plan.ids_path, &kept).map_err(io_err)?;
             File::open(kept.parent().expect("exports dir"))
                 .and_then(|d| d.sync_all())
                 .map_err(io_err)?;
@@ -348,23 +361,18 @@ impl Vault {
                 plan.records, plan.deletions, plan.digest, plan.digest
             ));
         } else {
+            let _ = fs::remove_file(&plan.ids_path);
             e.employee_ids = Some(plan.inline.clone());
             e.reason = Some(format!(
                 "payroll {scope}: {} records, {} deletions",
                 plan.records, plan.deletions
             ));
         }
-        let path = if keep_list {
-            plan.path.with_file_name(format!("{}.ids", plan.digest))
-        } else {
-            plan.path.clone()
-        };
+        let path = plan.path.clone();
         let recorded = match self.record(e).await {
             Ok(r) => r,
             Err(err) => {
-                if !keep_list {
-                    let _ = fs::remove_file(&path);
-                }
+                let _ = fs::remove_file(&path);
                 return Err(err);
             }
         };
@@ -378,9 +386,7 @@ impl Vault {
                     "export failed; see the server log",
                 )));
             }
-            if !keep_list {
-                let _ = fs::remove_file(&path);
-            }
+            let _ = fs::remove_file(&path);
         });
         Ok(rx)
     }
@@ -434,5 +440,136 @@ impl Vault {
             return Err(ServiceError::Internal);
         }
         Ok(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use secrecy::SecretString;
+    use sha2::{Digest, Sha256};
+
+    use super::INLINE_IDS;
+    use crate::auth::Permission;
+    use crate::clock::SystemClock;
+    use crate::config::Settings;
+    use crate::crypto::{KdfParams, PasswordHasher};
+    use crate::service::{InitOptions, NewUser, RequestCtx, Vault};
+
+    /// An export or import past `INLINE_IDS` records keeps its id list as a file named by its
+    /// SHA-256, which the audit entry names; the file holds exactly the ids sent with data.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn large_id_lists_are_kept_by_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("v");
+        let hasher = Arc::new(PasswordHasher::danger_insecure_fast().unwrap());
+        let pass = SecretString::from("test passphrase".to_owned());
+        let opts = InitOptions {
+            passphrase: SecretString::from("test passphrase".to_owned()),
+            admin_password: Some(SecretString::from("admin-password".to_owned())),
+            kdf: KdfParams::danger_insecure_fast().unwrap(),
+            hasher: hasher.clone(),
+        };
+        Vault::init(&data, opts, Arc::new(SystemClock))
+            .await
+            .unwrap();
+        let v = Vault::open(
+            &data,
+            &pass,
+            Settings::default(),
+            Arc::new(SystemClock),
+            hasher,
+        )
+        .await
+        .unwrap();
+
+        let n = INLINE_IDS + 1;
+        let mut csv =
+            String::from("employee_number,first_name,last_name,hire_date,ssn,date_of_birth\n");
+        for i in 0..n {
+            csv.push_str(&format!(
+                "E{i},A,B,2026-01-15,{:03}-{:02}-{:04},1990-04-01\n",
+                100 + i / 9000,
+                1 + (i / 100) % 90,
+                1 + i % 9999
+            ));
+        }
+        let report = v
+            .import_csv(csv.as_bytes(), "big.csv", false)
+            .await
+            .unwrap();
+        assert_eq!((report.imported, report.rejected.len()), (n, 0));
+
+        let ctx = RequestCtx::default();
+        let admin = v.principal_named("admin").unwrap();
+        let users = v
+            .guard(&admin, &ctx, Permission::UsersManage, None)
+            .await
+            .unwrap();
+        let svc = NewUser {
+            username: Some("pay".into()),
+            password: None,
+            role: Some("payroll".into()),
+            employee_id: None,
+            kind: Some("service".into()),
+        };
+        v.create_user(&admin, &ctx, &users, svc).await.unwrap();
+        let pay = v.principal_named("pay").unwrap();
+        let grant = v
+            .guard(&pay, &ctx, Permission::PayrollExport, None)
+            .await
+            .unwrap();
+        let mut rx = v.payroll_export(&pay, &ctx, &grant, None).await.unwrap();
+        let mut lines = 0;
+        while let Some(chunk) = rx.recv().await {
+            lines += chunk.unwrap().iter().filter(|&&b| b == b'\n').count();
+        }
+        assert_eq!(lines, n);
+
+        let entries = v
+            .inner
+            .reader
+            .read_range(0, v.inner.audit.head().seq, usize::MAX)
+            .unwrap();
+        for action in ["employee.import", "employee.export"] {
+            let e = entries.iter().rev().find(|e| e.action == action).unwrap();
+            assert!(e.employee_ids.is_none(), "{action}: too many ids to inline");
+            let reason = e.reason.as_deref().unwrap();
+            let digest = reason
+                .rsplit("sha256 ")
+                .next()
+                .unwrap()
+                .trim_end_matches(')');
+            let list = std::fs::read(
+                data.join("audit")
+                    .join("id-lists")
+                    .join(format!("{digest}.ids")),
+            )
+            .unwrap();
+            assert_eq!(
+                hex::encode(Sha256::digest(&list)),
+                digest,
+                "{action}: the file is the one audited"
+            );
+            assert_eq!(
+                list.iter().filter(|&&b| b == b'\n').count(),
+                n,
+                "{action}: one id per record"
+            );
+            assert!(
+                !list.starts_with(b"-"),
+                "{action}: only records sent with data"
+            );
+        }
+        let leftovers: Vec<_> = std::fs::read_dir(data.join("audit").join("id-lists"))
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+            .filter(|n| n.ends_with(".tmp"))
+            .collect();
+        assert!(
+            leftovers.is_empty(),
+            "plan files are removed: {leftovers:?}"
+        );
     }
 }

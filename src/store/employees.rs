@@ -351,13 +351,16 @@ impl Store {
             .map(|r| r.and_then(|(k, _)| parse_change_key(&k)))
     }
 
-    /// Key rotation: for every live record, `f` may return a re-wrapped key; it goes to a new
-    /// slot, the record is switched to it (compare-and-set) and the old slot is marked for
-    /// shredding. Returns how many were re-wrapped; the caller syncs, then completes the shreds.
+    /// Key rotation: for every live record, `f` may return a re-wrapped key. In chunks, the new
+    /// keys go to new slots, the slot file is synced (so no record can ever point at a slot that
+    /// is not on disk), then each record is switched to its new slot (compare-and-set) with its
+    /// old slot marked for shredding. Returns how many were re-wrapped; the caller syncs, then
+    /// completes the shreds.
     pub fn rewrap_record_keys(
         &self,
         mut f: impl FnMut(&StoredEmployee, WrappedRecordKey) -> Option<WrappedRecordKey>,
     ) -> Result<usize, StoreError> {
+        const CHUNK: usize = 1024;
         let ids: Vec<EmployeeId> = self
             .employees_after(None)
             .filter_map(|r| match r {
@@ -367,49 +370,62 @@ impl Store {
             })
             .collect::<Result<_, _>>()?;
         let mut changed = 0;
-        for id in ids {
-            let Some(prev) = self.employee(&id)? else {
-                continue;
-            };
-            let Some(live) = prev.value.live() else {
-                continue;
-            };
-            let Some(new_key) = f(live, self.record_key(live)?) else {
-                continue;
-            };
-            let slot = self.put_record_key(&new_key.sealed)?;
-            let mut next = live.clone();
-            next.record_key = RecordKeyRef {
-                slot,
-                master_version: new_key.master_version,
-                key_version: new_key.key_version,
-            };
-            let id = next.id.as_bytes().to_vec();
-            let applied = self.backend.apply(&Batch {
-                checks: vec![Check::Equals(
-                    Tree::Employees,
-                    id.clone(),
-                    prev.raw.clone(),
-                    "version",
-                )],
-                ops: vec![
-                    Op::Put(
-                        Tree::Employees,
-                        id,
-                        codec::encode(&EmployeeEntry::Live(Box::new(next))),
-                    ),
-                    Op::Put(
-                        Tree::ShredPending,
-                        live.record_key.slot.to_be_bytes().to_vec(),
-                        vec![],
-                    ),
-                ],
-            });
-            if let Err(e) = applied {
-                self.release_record_key(slot)?;
-                return Err(e);
+        for chunk in ids.chunks(CHUNK) {
+            let mut staged = Vec::with_capacity(chunk.len());
+            for id in chunk {
+                let Some(prev) = self.employee(id)? else {
+                    continue;
+                };
+                let Some(live) = prev.value.live() else {
+                    continue;
+                };
+                let Some(new_key) = f(live, self.record_key(live)?) else {
+                    continue;
+                };
+                let slot = self.put_record_key(&new_key.sealed)?;
+                staged.push((prev, new_key, slot));
             }
-            changed += 1;
+            self.slots
+                .sync()
+                .map_err(|e| StoreError::Engine(format!("key slots: {e}")))?;
+            for (prev, new_key, slot) in staged {
+                let live = prev.value.live().expect("staged only live records");
+                let mut next = live.clone();
+                next.record_key = RecordKeyRef {
+                    slot,
+                    master_version: new_key.master_version,
+                    key_version: new_key.key_version,
+                };
+                let id = next.id.as_bytes().to_vec();
+                let applied = self.backend.apply(&Batch {
+                    checks: vec![Check::Equals(
+                        Tree::Employees,
+                        id.clone(),
+                        prev.raw.clone(),
+                        "version",
+                    )],
+                    ops: vec![
+                        Op::Put(
+                            Tree::Employees,
+                            id,
+                            codec::encode(&EmployeeEntry::Live(Box::new(next))),
+                        ),
+                        Op::Put(
+                            Tree::ShredPending,
+                            live.record_key.slot.to_be_bytes().to_vec(),
+                            vec![],
+                        ),
+                    ],
+                });
+                match applied {
+                    Ok(()) => changed += 1,
+                    Err(e) => {
+                        // Nothing refers to the new slot: free it (a re-run finishes the record).
+                        self.release_record_key(slot)?;
+                        return Err(e);
+                    }
+                }
+            }
         }
         Ok(changed)
     }

@@ -3,7 +3,7 @@
 //! Why not a sled value: sled is log-structured, so an overwritten or deleted value stays in its
 //! data file until compaction — a "destroyed" record key would still be on disk. Crypto-shredding
 //! needs a place where deletion is a real overwrite: `DATA_DIR/keyslots.bin`, fixed 64-byte slots
-//! (`0x01 || sealed key (60 bytes) || 0 0 0`), zeroed and `fdatasync`ed on delete. A slot of
+//! (`0x01 || length (1 byte) || sealed key (60 bytes) || 0 0`), zeroed and `fdatasync`ed on delete. A slot of
 //! zeros is free. (A file system that keeps old blocks — copy-on-write, snapshots, SSD remapping —
 //! can still hold the old bytes; see SECURITY.md.)
 
