@@ -37,9 +37,10 @@
 //! | `HRVAULT_BENCH_HTTP_ALERT_SECS` | 100 | alert-latency run (about 10 probes a second) |
 //! | `HRVAULT_BENCH_HTTP_PROBE_MS` | 100 | time between probes |
 //! | `HRVAULT_BENCH_HTTP_ALERT_TIMEOUT_SECS` | 30 | a probe not visible by then counts as lost |
-//! | `HRVAULT_BENCH_HTTP_DRAIN_SECS` | 300 | longest wait for the monitor to catch up between runs |
+//! | `HRVAULT_BENCH_HTTP_DRAIN_SECS` | 60 | longest wait for the monitor to catch up between runs |
 //! | `HRVAULT_BENCH_HTTP_MONITOR` | 1 | 0: no monitor during the login and core runs |
 //! | `HRVAULT_BENCH_HTTP_SETTINGS` | (none) | extra TOML settings, e.g. `[monitor]` keys (not `[auth]`) |
+//! | `HRVAULT_BENCH_HTTP_LOG` | info | log filter, as `HRVAULT_LOG` of the binary (one line per request at info), written to /dev/null; `off`: no subscriber |
 //! | `HRVAULT_BENCH_HTTP_ONLY` | unseal,login,audit,core,alert | sections to run |
 
 mod common;
@@ -89,6 +90,7 @@ struct Config {
     alert_timeout: Duration,
     drain: Duration,
     monitor: bool,
+    log: Option<String>,
     only: String,
 }
 
@@ -109,8 +111,10 @@ impl Config {
             alert_secs: env_secs("HRVAULT_BENCH_HTTP_ALERT_SECS", 100.0),
             probe_every: Duration::from_millis(env_num("HRVAULT_BENCH_HTTP_PROBE_MS", 100)),
             alert_timeout: env_secs("HRVAULT_BENCH_HTTP_ALERT_TIMEOUT_SECS", 30.0),
-            drain: env_secs("HRVAULT_BENCH_HTTP_DRAIN_SECS", 300.0),
+            drain: env_secs("HRVAULT_BENCH_HTTP_DRAIN_SECS", 60.0),
             monitor: env_num("HRVAULT_BENCH_HTTP_MONITOR", 1) != 0,
+            log: Some(std::env::var("HRVAULT_BENCH_HTTP_LOG").unwrap_or_else(|_| "info".into()))
+                .filter(|s| !s.is_empty() && s != "off"),
             only: std::env::var("HRVAULT_BENCH_HTTP_ONLY")
                 .unwrap_or_else(|_| "unseal,login,audit,core,alert".into()),
         }
@@ -405,6 +409,22 @@ struct Job {
 }
 
 impl Job {
+    fn healthz() -> Self {
+        Self {
+            work: Work::Plain("/healthz"),
+            tokens: Arc::new(Vec::new()),
+            want: StatusCode::OK,
+        }
+    }
+
+    fn read(ids: &Arc<Vec<String>>, tokens: &Arc<Vec<String>>) -> Self {
+        Self {
+            work: Work::Read(ids.clone()),
+            tokens: tokens.clone(),
+            want: StatusCode::OK,
+        }
+    }
+
     fn request(&self, addr: SocketAddr, client: usize, rng: &mut u64) -> Request<Full<Bytes>> {
         let token =
             (!self.tokens.is_empty()).then(|| self.tokens[client % self.tokens.len()].as_str());
@@ -701,12 +721,52 @@ fn readers(rt: &Runtime, addr: SocketAddr, staff: &Staff, tag: &str, n: usize) -
     )
 }
 
-/// Audited vs unaudited masked read at each client count (monitor off in both).
+/// Attribution, monitor off: `/healthz`, then reads as `security` (no decryption) and `hr`
+/// (masked), with the durable audit sink and with `NullSink`; the audit-cost table compares the
+/// `hr` reads at each client count.
 fn section_audit(cfg: &Config, client_rt: &Runtime, data: &Path, ids: &Arc<Vec<String>>) {
-    println!("\n## Cost of auditing a read\n");
+    println!("\n## Cost of auditing a read, and what a read costs\n");
+    let mut runs: Vec<(Sink, &'static str, usize, Run)> = Vec::new();
+    for sink in [Sink::Durable, Sink::Null] {
+        let vault = open(client_rt, data, sink);
+        let server = Server::start(vault, cfg.server_threads, false);
+        let staff = admin(client_rt, server.addr);
+        let tag = if sink == Sink::Durable { "ad" } else { "an" };
+        let hr = readers(client_rt, server.addr, &staff, tag, cfg.readers);
+        let security = Arc::new(vec![client_rt.block_on(user(
+            server.addr,
+            &staff.admin,
+            &format!("security-{tag}"),
+            "security",
+        ))]);
+        let mut jobs: Vec<(&'static str, usize, Job)> = Vec::new();
+        if sink == Sink::Durable {
+            jobs.push(("healthz", cfg.clients, Job::healthz()));
+        }
+        for &c in &cfg.audit_clients {
+            jobs.push(("hr", c, Job::read(ids, &hr)));
+        }
+        jobs.push(("security", cfg.clients, Job::read(ids, &security)));
+        for (who, clients, job) in jobs {
+            let r = load(client_rt, &server, &job, clients, cfg.warmup, cfg.secs);
+            let sink_name = match (who, sink) {
+                ("healthz", _) => "",
+                (_, Sink::Durable) => ", durable sink",
+                (_, Sink::Null) => ", NullSink",
+            };
+            print_run_details(&format!("{who}{sink_name}, {clients} connections"), &r);
+            runs.push((sink, who, clients, r));
+        }
+        server.stop();
+    }
+    let find = |sink: Sink, who: &str, clients: usize| {
+        runs.iter()
+            .find(|(s, w, c, _)| (*s == sink || who == "healthz") && *w == who && *c == clients)
+            .map(|(_, _, _, r)| r)
+    };
     println!(
-        "Method: masked `GET /v1/employees/{{id}}` as `hr` over {} records, uniformly random ids, \
-         {:.0} s measured after {:.0} s warm-up per row; first with the durable segment sink \
+        "\nMethod: masked `GET /v1/employees/{{id}}` as `hr` over {} records, uniformly random \
+         ids, {:.0} s measured after {:.0} s warm-up per row; first with the durable segment sink \
          (`Vault::open`), then on the same data dir with `NullSink` (chaining and group commit \
          without I/O, `Vault::danger_open_with_audit_sink`). The monitor is not started in \
          either, so only the sink differs. Mean batch = audit entries / group commits \
@@ -715,42 +775,15 @@ fn section_audit(cfg: &Config, client_rt: &Runtime, data: &Path, ids: &Arc<Vec<S
         cfg.secs.as_secs_f64(),
         cfg.warmup.as_secs_f64()
     );
-    let mut rows: Vec<(usize, Run, Run)> = Vec::new();
-    let mut durable = Vec::new();
-    for sink in [Sink::Durable, Sink::Null] {
-        let vault = open(client_rt, data, sink);
-        let server = Server::start(vault, cfg.server_threads, false);
-        let staff = admin(client_rt, server.addr);
-        let tag = if sink == Sink::Durable { "ad" } else { "an" };
-        let tokens = readers(client_rt, server.addr, &staff, tag, cfg.readers);
-        let job = Job {
-            work: Work::Read(ids.clone()),
-            tokens,
-            want: StatusCode::OK,
-        };
-        for &clients in &cfg.audit_clients {
-            let r = load(client_rt, &server, &job, clients, cfg.warmup, cfg.secs);
-            let name = match sink {
-                Sink::Durable => format!("durable sink, {clients} connections"),
-                Sink::Null => format!("NullSink, {clients} connections"),
-            };
-            print_run_details(&name, &r);
-            if sink == Sink::Durable {
-                durable.push((clients, r));
-            } else if let Some(i) = durable.iter().position(|(c, _)| *c == clients) {
-                let (c, d) = durable.remove(i);
-                rows.push((c, d, r));
-            }
-        }
-        server.stop();
-    }
-    println!();
     println!(
         "| connections | audited reads/s | unaudited reads/s | audited / unaudited | p50 audited | \
          p50 unaudited | p99 audited | p99 unaudited | mean batch (audited) |"
     );
     println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
-    for (c, d, n) in &rows {
+    for &c in &cfg.audit_clients {
+        let (Some(d), Some(n)) = (find(Sink::Durable, "hr", c), find(Sink::Null, "hr", c)) else {
+            continue;
+        };
         println!(
             "| {c} | {:.0} | {:.0} | {:.2} | {} | {} | {} | {} | {} |",
             d.rps(),
@@ -767,6 +800,40 @@ fn section_audit(cfg: &Config, client_rt: &Runtime, data: &Path, ids: &Arc<Vec<S
         "\nTarget (issue 3): at 32 connections the audited read within 2x the unaudited one, i.e. \
          audited / unaudited >= 0.50."
     );
+
+    let c = cfg.clients;
+    println!("\n### What a read costs ({c} connections, monitor off)\n");
+    println!(
+        "Each step adds one thing to the one above: `/healthz` is HTTP alone; a `security` read \
+         adds token verification (EdDSA), the user and revocation lookups, the record load, the \
+         audit entry through the writer and the JSON response, but no decryption (the sensitive \
+         fields are absent for that role); `hr` adds unwrapping the record key and decrypting \
+         ssn, address and bank account for the mask; the durable sink adds the segment write \
+         and its group-committed fdatasync. CPU = thread CPU time per request (schedstat): `srv` \
+         server runtime and its blocking pool, `load` the load generator, `audit-writer` the \
+         writer thread, `other` sled and the rest.\n"
+    );
+    println!("| read | requests/s | % of /healthz | p50 | p99 | p99.9 | CPU µs per request |");
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    let health = find(Sink::Durable, "healthz", c).map_or(f64::NAN, Run::rps);
+    for (name, r) in [
+        ("`GET /healthz`", find(Sink::Durable, "healthz", c)),
+        ("security, NullSink", find(Sink::Null, "security", c)),
+        ("security, durable sink", find(Sink::Durable, "security", c)),
+        ("hr (masked), NullSink", find(Sink::Null, "hr", c)),
+        ("hr (masked), durable sink", find(Sink::Durable, "hr", c)),
+    ] {
+        let Some(r) = r else { continue };
+        println!(
+            "| {name} | {:.0} | {:.0} % | {} | {} | {} | {} |",
+            r.rps(),
+            100.0 * r.rps() / health,
+            ms(r.lat.p50),
+            ms(r.lat.p99),
+            ms(r.lat.p999),
+            r.cpu_per_request()
+        );
+    }
 }
 
 /// Sequential then concurrent logins.
@@ -862,29 +929,14 @@ fn section_core(
         "hr",
     ))]);
     let runs: Vec<(&str, Job)> = vec![
-        (
-            "`GET /healthz`",
-            Job {
-                work: Work::Plain("/healthz"),
-                tokens: Arc::new(Vec::new()),
-                want: StatusCode::OK,
-            },
-        ),
+        ("`GET /healthz`", Job::healthz()),
         (
             "`GET /v1/employees/{id}` as hr (masked)",
-            Job {
-                work: Work::Read(ids.clone()),
-                tokens: hr,
-                want: StatusCode::OK,
-            },
+            Job::read(ids, &hr),
         ),
         (
             "`GET /v1/employees/{id}` as security (no decryption)",
-            Job {
-                work: Work::Read(ids.clone()),
-                tokens: security,
-                want: StatusCode::OK,
-            },
+            Job::read(ids, &security),
         ),
         (
             "`POST /v1/employees`",
@@ -1099,11 +1151,31 @@ fn section_alert(
 fn main() {
     let cfg = Config::from_env();
     print_header("hrvault HTTP benchmarks");
+    let logging = match &cfg.log {
+        None => "no tracing subscriber installed (HRVAULT_BENCH_HTTP_LOG=off): the cost of \
+                 `hrvault serve`'s one log line per request is left out"
+            .to_owned(),
+        Some(filter) => {
+            let devnull = std::fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/null")
+                .expect("/dev/null");
+            tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_writer(std::sync::Mutex::new(devnull))
+                .with_ansi(false)
+                .with_target(false)
+                .init();
+            format!(
+                "logging as `hrvault serve` does (filter `{filter}`: one line per request at \
+                 info), written to /dev/null"
+            )
+        }
+    };
     println!(
         "- setup: server in this process on its own tokio runtime ({} workers, threads `srv`), \
          load generator on another ({} worker(s), threads `load`), HTTP/1.1 keep-alive, one \
-         hyper connection per client; no tracing subscriber is installed (the binary logs one \
-         line per request at info)",
+         hyper connection per client; {logging}",
         cfg.server_threads, cfg.client_threads
     );
     println!(
