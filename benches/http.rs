@@ -14,7 +14,8 @@
 //!   waits until the monitor has evaluated the audit head seen when the response arrived (alerts
 //!   are committed atomically with the monitor's cursor, so that is when the alert is visible).
 //!
-//! The server runs in this process on its own tokio runtime (threads `srv-*`, 2 workers); the
+//! Each section runs in a process of its own (the bench re-executes itself), on new vaults. The
+//! server runs in that process on its own tokio runtime (threads `srv-*`, 2 workers); the
 //! load generator on another (threads `load-*`, 1 worker), over HTTP/1.1 keep-alive connections
 //! (one `hyper::client::conn::http1` connection per client). CPU time per request is split by
 //! thread (`/proc/self/task/*/schedstat`) to show what costs the most.
@@ -425,6 +426,14 @@ impl Job {
         }
     }
 
+    fn create(first: u64, tokens: &Arc<Vec<String>>) -> Self {
+        Self {
+            work: Work::Create(Arc::new(AtomicU64::new(first))),
+            tokens: tokens.clone(),
+            want: StatusCode::CREATED,
+        }
+    }
+
     fn request(&self, addr: SocketAddr, client: usize, rng: &mut u64) -> Request<Full<Bytes>> {
         let token =
             (!self.tokens.is_empty()).then(|| self.tokens[client % self.tokens.len()].as_str());
@@ -747,6 +756,18 @@ fn section_audit(cfg: &Config, client_rt: &Runtime, data: &Path, ids: &Arc<Vec<S
             jobs.push(("hr", c, Job::read(ids, &hr)));
         }
         jobs.push(("security", cfg.clients, Job::read(ids, &security)));
+        let creator = Arc::new(vec![client_rt.block_on(user(
+            server.addr,
+            &staff.admin,
+            &format!("hr-create-{tag}"),
+            "hr",
+        ))]);
+        let first = if sink == Sink::Durable {
+            10_000_000
+        } else {
+            11_000_000
+        };
+        jobs.push(("create", cfg.clients, Job::create(first, &creator)));
         for (who, clients, job) in jobs {
             let r = load(client_rt, &server, &job, clients, cfg.warmup, cfg.secs);
             let sink_name = match (who, sink) {
@@ -802,16 +823,20 @@ fn section_audit(cfg: &Config, client_rt: &Runtime, data: &Path, ids: &Arc<Vec<S
     );
 
     let c = cfg.clients;
-    println!("\n### What a read costs ({c} connections, monitor off)\n");
+    println!("\n### What a request costs ({c} connections, monitor off)\n");
     println!(
         "Each step adds one thing to the one above: `/healthz` is HTTP alone; a `security` read \
          adds token verification (EdDSA), the user and revocation lookups, the record load, the \
          audit entry through the writer and the JSON response, but no decryption (the sensitive \
          fields are absent for that role); `hr` adds unwrapping the record key and decrypting \
          ssn, address and bank account for the mask; the durable sink adds the segment write \
-         and its group-committed fdatasync. CPU = thread CPU time per request (schedstat): `srv` \
+         and its group-committed fdatasync. A create validates, seals the four fields under a \
+         new record key, audits, writes to sled and waits for the store sync (sled flush + \
+         fdatasync, group-committed by the audit writer); with NullSink only the audit write \
+         goes. CPU = thread CPU time per request (schedstat): `srv` \
          server runtime and its blocking pool, `load` the load generator, `audit-writer` the \
-         writer thread, `other` sled and the rest.\n"
+         writer thread (including the store syncs of creates), `other` sled's threads and the \
+         rest. Time spent waiting for fdatasync is not CPU time.\n"
     );
     println!("| read | requests/s | % of /healthz | p50 | p99 | p99.9 | CPU µs per request |");
     println!("| --- | --- | --- | --- | --- | --- | --- |");
@@ -822,6 +847,14 @@ fn section_audit(cfg: &Config, client_rt: &Runtime, data: &Path, ids: &Arc<Vec<S
         ("security, durable sink", find(Sink::Durable, "security", c)),
         ("hr (masked), NullSink", find(Sink::Null, "hr", c)),
         ("hr (masked), durable sink", find(Sink::Durable, "hr", c)),
+        (
+            "`POST /v1/employees`, NullSink",
+            find(Sink::Null, "create", c),
+        ),
+        (
+            "`POST /v1/employees`, durable sink",
+            find(Sink::Durable, "create", c),
+        ),
     ] {
         let Some(r) = r else { continue };
         println!(
@@ -938,14 +971,7 @@ fn section_core(
             "`GET /v1/employees/{id}` as security (no decryption)",
             Job::read(ids, &security),
         ),
-        (
-            "`POST /v1/employees`",
-            Job {
-                work: Work::Create(Arc::new(AtomicU64::new(10_000_000))),
-                tokens: creator,
-                want: StatusCode::CREATED,
-            },
-        ),
+        ("`POST /v1/employees`", Job::create(10_000_000, &creator)),
     ];
     println!("\n## Request throughput at {} connections\n", cfg.clients);
     let mut table = Vec::new();
@@ -1148,35 +1174,94 @@ fn section_alert(
     println!("\nTarget (issue 4): p99 < 1 s.");
 }
 
+/// Every section, in the order they run.
+const SECTIONS: [&str; 5] = ["unseal", "audit", "login", "core", "alert"];
+
+/// Installs the log subscriber `hrvault serve` would have (writing to /dev/null); describes it.
+fn logging(cfg: &Config, install: bool) -> String {
+    let Some(filter) = &cfg.log else {
+        return "no tracing subscriber installed (HRVAULT_BENCH_HTTP_LOG=off): the cost of \
+                `hrvault serve`'s one log line per request is left out"
+            .to_owned();
+    };
+    if install {
+        let devnull = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/null")
+            .expect("/dev/null");
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(std::sync::Mutex::new(devnull))
+            .with_ansi(false)
+            .with_target(false)
+            .init();
+    }
+    format!(
+        "logging as `hrvault serve` does (filter `{filter}`: one line per request at info), \
+         written to /dev/null"
+    )
+}
+
+/// One section, in this process, on vaults of its own.
+fn run_section(cfg: &Config, section: &str) {
+    logging(cfg, true);
+    let client_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cfg.client_threads)
+        .thread_name("load")
+        .enable_all()
+        .build()
+        .expect("client runtime");
+    let served = |monitor: bool| {
+        let v = Fresh::new(cfg, &client_rt);
+        let server = Server::start(
+            open(&client_rt, &v.data, Sink::Durable),
+            cfg.server_threads,
+            monitor,
+        );
+        let staff = admin(&client_rt, server.addr);
+        (v, server, staff)
+    };
+    match section {
+        "unseal" => section_unseal(cfg, &client_rt),
+        "audit" => {
+            let v = Fresh::new(cfg, &client_rt);
+            section_audit(cfg, &client_rt, &v.data, &v.ids);
+        }
+        "login" => {
+            let (_v, server, staff) = served(cfg.monitor);
+            section_login(cfg, &client_rt, &server, &staff);
+            server.stop();
+        }
+        "core" => {
+            let (v, server, staff) = served(cfg.monitor);
+            section_core(cfg, &client_rt, &server, &staff, &v.ids);
+            server.stop();
+        }
+        "alert" => {
+            let (v, server, staff) = served(true);
+            section_alert(cfg, &client_rt, &server, &staff, &v.ids);
+            server.stop();
+        }
+        other => panic!("no section {other:?}; sections are {SECTIONS:?}"),
+    }
+}
+
 fn main() {
     let cfg = Config::from_env();
+    if let Ok(section) = std::env::var("HRVAULT_BENCH_HTTP_SECTION") {
+        run_section(&cfg, &section);
+        return;
+    }
     print_header("hrvault HTTP benchmarks");
-    let logging = match &cfg.log {
-        None => "no tracing subscriber installed (HRVAULT_BENCH_HTTP_LOG=off): the cost of \
-                 `hrvault serve`'s one log line per request is left out"
-            .to_owned(),
-        Some(filter) => {
-            let devnull = std::fs::OpenOptions::new()
-                .write(true)
-                .open("/dev/null")
-                .expect("/dev/null");
-            tracing_subscriber::fmt()
-                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-                .with_writer(std::sync::Mutex::new(devnull))
-                .with_ansi(false)
-                .with_target(false)
-                .init();
-            format!(
-                "logging as `hrvault serve` does (filter `{filter}`: one line per request at \
-                 info), written to /dev/null"
-            )
-        }
-    };
     println!(
-        "- setup: server in this process on its own tokio runtime ({} workers, threads `srv`), \
-         load generator on another ({} worker(s), threads `load`), HTTP/1.1 keep-alive, one \
-         hyper connection per client; {logging}",
-        cfg.server_threads, cfg.client_threads
+        "- setup: server in the bench process on its own tokio runtime ({} workers, threads \
+         `srv`), load generator on another ({} worker(s), threads `load`), HTTP/1.1 keep-alive, \
+         one hyper connection per client; {}; each section runs in a process of its own on new \
+         vaults (nothing one section leaves running, such as a monitor still catching up, can \
+         reach the next)",
+        cfg.server_threads,
+        cfg.client_threads,
+        logging(&cfg, false)
     );
     println!(
         "- durations: {:.0} s measured + {:.0} s warm-up per run; sections: {}",
@@ -1187,56 +1272,15 @@ fn main() {
     if let Ok(extra) = std::env::var("HRVAULT_BENCH_HTTP_SETTINGS") {
         println!("- settings beyond the defaults: {extra:?}");
     }
-    let client_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(cfg.client_threads)
-        .thread_name("load")
-        .enable_all()
-        .build()
-        .expect("client runtime");
     let started = Instant::now();
-
-    if cfg.runs("unseal") {
-        section_unseal(&cfg, &client_rt);
-    }
-    if !["login", "audit", "core", "alert"]
-        .iter()
-        .any(|s| cfg.runs(s))
-    {
-        return;
-    }
-
-    // Each part gets a vault of its own, so that no audit backlog of one part reaches the
-    // monitor of another.
-    if cfg.runs("audit") {
-        let v = Fresh::new(&cfg, &client_rt);
-        section_audit(&cfg, &client_rt, &v.data, &v.ids);
-    }
-    if ["login", "core"].iter().any(|s| cfg.runs(s)) {
-        let v = Fresh::new(&cfg, &client_rt);
-        let server = Server::start(
-            open(&client_rt, &v.data, Sink::Durable),
-            cfg.server_threads,
-            cfg.monitor,
-        );
-        let staff = admin(&client_rt, server.addr);
-        if cfg.runs("login") {
-            section_login(&cfg, &client_rt, &server, &staff);
-        }
-        if cfg.runs("core") {
-            section_core(&cfg, &client_rt, &server, &staff, &v.ids);
-        }
-        server.stop();
-    }
-    if cfg.runs("alert") {
-        let v = Fresh::new(&cfg, &client_rt);
-        let server = Server::start(
-            open(&client_rt, &v.data, Sink::Durable),
-            cfg.server_threads,
-            true,
-        );
-        let staff = admin(&client_rt, server.addr);
-        section_alert(&cfg, &client_rt, &server, &staff, &v.ids);
-        server.stop();
+    let exe = std::env::current_exe().expect("this bench's executable");
+    for section in SECTIONS.iter().filter(|s| cfg.runs(s)) {
+        let status = std::process::Command::new(&exe)
+            .args(std::env::args_os().skip(1))
+            .env("HRVAULT_BENCH_HTTP_SECTION", section)
+            .status()
+            .expect("run a section");
+        assert!(status.success(), "section {section} failed: {status}");
     }
     println!(
         "\n(total bench time {:.0} s)",

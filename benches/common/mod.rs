@@ -282,15 +282,15 @@ pub fn summarize(mut v: Vec<Duration>) -> Summary {
     }
 }
 
-/// A duration for a table: µs below 1 ms, ms below 10 s, else s.
+/// A duration for a table: µs below 1 ms, ms below 1 s, else s.
 pub fn ms(d: Duration) -> String {
     let us = d.as_secs_f64() * 1e6;
     if us < 1000.0 {
         format!("{us:.0} µs")
-    } else if us < 10_000_000.0 {
+    } else if us < 1_000_000.0 {
         format!("{:.2} ms", us / 1000.0)
     } else {
-        format!("{:.1} s", us / 1e6)
+        format!("{:.2} s", us / 1e6)
     }
 }
 
