@@ -66,20 +66,55 @@ pub struct Firing {
 #[derive(Debug, Default)]
 struct Windows {
     reads: VecDeque<(Timestamp, u64, EmployeeId)>,
+    /// How many of `reads` concern each record: its length is the distinct count, kept up to
+    /// date as reads enter and leave the window (O(1) per event, not a rebuild).
+    distinct: HashMap<EmployeeId, u32>,
     reveals: VecDeque<(Timestamp, u64)>,
     denied: VecDeque<(Timestamp, u64)>,
+    /// When each threshold rule last fired with its whole window as evidence: until one window
+    /// has passed, later firings carry only their own event (the alert store already holds
+    /// the rest), so a fast reader costs O(1) per event, not O(window).
+    full_evidence_at: HashMap<Rule, Timestamp>,
 }
 
 impl Windows {
     fn expire(&mut self, cutoff: Timestamp) {
         while self.reads.front().is_some_and(|r| r.0 <= cutoff) {
-            self.reads.pop_front();
+            if let Some((_, _, e)) = self.reads.pop_front()
+                && let std::collections::hash_map::Entry::Occupied(mut n) = self.distinct.entry(e)
+            {
+                *n.get_mut() -= 1;
+                if *n.get() == 0 {
+                    n.remove();
+                }
+            }
         }
         while self.reveals.front().is_some_and(|r| r.0 <= cutoff) {
             self.reveals.pop_front();
         }
         while self.denied.front().is_some_and(|r| r.0 <= cutoff) {
             self.denied.pop_front();
+        }
+    }
+
+    /// Evidence for a threshold rule firing on `ev`: the whole window the first time in a
+    /// window, afterwards just `ev` itself.
+    fn evidence(
+        &mut self,
+        rule: Rule,
+        ev: &Event,
+        window: SignedDuration,
+        all: impl Fn(&Self) -> Vec<u64>,
+    ) -> Vec<u64> {
+        let full = self
+            .full_evidence_at
+            .get(&rule)
+            .is_none_or(|at| at.checked_add(window).map_or(true, |end| ev.ts >= end));
+        if full {
+            self.full_evidence_at.insert(rule, ev.ts);
+            all(self)
+        } else {
+            vec![ev.seq]
         }
     }
 
@@ -133,7 +168,7 @@ impl Engine {
         self.record(ev);
     }
 
-    fn record(&mut self, ev: &Event) -> Option<&Windows> {
+    fn record(&mut self, ev: &Event) -> Option<&mut Windows> {
         let user = ev.user_id?;
         let cutoff = ev.ts.checked_sub(self.window).unwrap_or(Timestamp::MIN);
         self.observed += 1;
@@ -149,6 +184,7 @@ impl Engine {
             EventKind::Read | EventKind::Reveal => {
                 for e in &ev.employees {
                     w.reads.push_back((ev.ts, ev.seq, *e));
+                    *w.distinct.entry(*e).or_insert(0) += 1;
                 }
                 if ev.kind == EventKind::Reveal {
                     w.reveals.push_back((ev.ts, ev.seq));
@@ -224,6 +260,7 @@ impl Engine {
             self.settings.bulk_reveal_threshold,
         );
         let off_hours = ev.is_read() && !self.in_business_hours(ev.ts);
+        let window = self.window;
         let Some(w) = self.record(ev) else { return out };
         if !monitored {
             return out;
@@ -260,18 +297,21 @@ impl Engine {
                     );
                 }
             }
-            let distinct: HashSet<EmployeeId> = w.reads.iter().map(|r| r.2).collect();
-            if distinct.len() as u64 > thresholds.0 {
-                let evidence = dedup(w.reads.iter().map(|r| r.1));
+            let distinct = w.distinct.len();
+            if distinct as u64 > thresholds.0 {
+                let evidence = w.evidence(Rule::ExcessiveAccess, ev, window, |w| {
+                    dedup(w.reads.iter().map(|r| r.1))
+                });
                 let summary = format!(
                     "{who} read {} distinct records within the window (threshold {})",
-                    distinct.len(),
-                    thresholds.0
+                    distinct, thresholds.0
                 );
                 fire(&mut out, Rule::ExcessiveAccess, None, summary, evidence);
             }
             if ev.kind == EventKind::Reveal && w.reveals.len() as u64 > thresholds.2 {
-                let evidence = dedup(w.reveals.iter().map(|r| r.1));
+                let evidence = w.evidence(Rule::BulkReveal, ev, window, |w| {
+                    dedup(w.reveals.iter().map(|r| r.1))
+                });
                 let summary = format!(
                     "{who} made {} reveals within the window (threshold {})",
                     w.reveals.len(),
@@ -290,7 +330,9 @@ impl Engine {
             }
         }
         if ev.kind == EventKind::Denied && w.denied.len() as u64 > thresholds.1 {
-            let evidence = dedup(w.denied.iter().map(|r| r.1));
+            let evidence = w.evidence(Rule::DeniedProbing, ev, window, |w| {
+                dedup(w.denied.iter().map(|r| r.1))
+            });
             let summary = format!(
                 "{who} was denied {} times within the window (threshold {})",
                 w.denied.len(),

@@ -30,8 +30,11 @@ pub struct AlertView {
     #[schema(required, format = "uuid")]
     pub employee_id: Option<String>,
     pub summary: String,
-    /// `seq` of the audit entries behind the alert.
+    /// `seq` of the audit entries behind the alert, ascending: the first 1000 only.
     pub evidence_seqs: Vec<u64>,
+    /// How many audit entries the alert has gathered in all; more than
+    /// `evidence_seqs.len()` once the list is full.
+    pub evidence_total: u64,
     #[schema(value_type = AlertStatus)]
     pub status: &'static str,
     #[schema(format = DateTime)]
@@ -53,6 +56,7 @@ impl AlertView {
             employee_id: a.employee_id.map(|e| e.to_string()),
             summary: a.summary.clone(),
             evidence_seqs: a.evidence_seqs.clone(),
+            evidence_total: a.evidence_total,
             status: a.status.as_str(),
             created_at: rfc3339(a.created_at),
             updated_at: rfc3339(a.updated_at),

@@ -162,11 +162,7 @@ impl Vault {
                 let in_window = a.window_start <= f.at
                     && f.at < a.window_start.checked_add(window).unwrap_or(Timestamp::MAX);
                 if a.status == AlertStatus::Open && in_window {
-                    let before = a.evidence_seqs.len();
-                    a.evidence_seqs.extend(&f.evidence);
-                    a.evidence_seqs.sort_unstable();
-                    a.evidence_seqs.dedup();
-                    if a.evidence_seqs.len() != before {
+                    if a.add_evidence(&f.evidence) {
                         a.updated_at = now;
                         pending[i].dirty = true;
                     }
@@ -179,7 +175,7 @@ impl Vault {
                 // Raised before (a replay from an older cursor): never twice.
                 continue;
             }
-            let alert = StoredAlert {
+            let mut alert = StoredAlert {
                 id,
                 rule: f.rule,
                 severity: f.rule.severity(),
@@ -187,13 +183,16 @@ impl Vault {
                 username: f.username.clone(),
                 employee_id: f.employee_id,
                 summary: f.summary.clone(),
-                evidence_seqs: f.evidence.clone(),
+                evidence_seqs: Vec::new(),
+                evidence_total: 0,
+                evidence_last: 0,
                 status: AlertStatus::Open,
                 note: None,
                 created_at: now,
                 updated_at: now,
                 window_start: f.at,
             };
+            alert.add_evidence(&f.evidence);
             pending.push(Pending {
                 prev: None,
                 alert,
@@ -213,7 +212,7 @@ impl Vault {
                     webhook,
                 },
                 Some(prev) => AlertChange::Update {
-                    prev,
+                    prev: Box::new(prev),
                     next: p.alert,
                 },
             })

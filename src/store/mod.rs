@@ -21,7 +21,7 @@ pub use codec::CodecError;
 pub use employees::{EmployeeEntry, StoredEmployee, Tombstone};
 pub use idempotency::StoredIdempotency;
 pub use keyslots::KeySlots;
-pub use monitor::{AlertChange, MonitorCursor, StoredAlert, StoredFlag};
+pub use monitor::{AlertChange, EVIDENCE_CAP, MonitorCursor, StoredAlert, StoredFlag};
 pub use sled_backend::SledBackend;
 pub use users::{DisabledReason, StoredUser};
 

@@ -32,13 +32,54 @@ pub struct StoredAlert {
     pub username: Option<String>,
     pub employee_id: Option<EmployeeId>,
     pub summary: String,
+    /// The first [`EVIDENCE_CAP`] distinct evidence seqs, ascending.
     pub evidence_seqs: Vec<u64>,
+    /// How many distinct evidence entries the alert has seen, kept or not.
+    pub evidence_total: u64,
+    /// Highest evidence seq seen; tells a replayed seq from a new one once the list is full.
+    pub evidence_last: u64,
     pub status: AlertStatus,
     pub note: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// Time of the event that raised it: later events join it until one window has passed.
     pub window_start: Timestamp,
+}
+
+/// How many evidence seqs an alert keeps.
+///
+/// An insider reading all day keeps one alert open and feeds it evidence: without a cap
+/// the alert (rewritten on every batch) grows without bound and each write costs more
+/// than the last. The first entries say what started it; the audit log has the rest, and
+/// `evidence_total` says how many there were.
+pub const EVIDENCE_CAP: usize = 1000;
+
+impl StoredAlert {
+    /// Adds evidence seqs, skipping ones already counted; returns whether anything changed.
+    ///
+    /// Invariant: `evidence_seqs` is sorted and distinct, never longer than
+    /// [`EVIDENCE_CAP`], and `evidence_total` counts each distinct seq once even when a
+    /// replay from an older cursor offers the same seqs again.
+    pub fn add_evidence(&mut self, seqs: &[u64]) -> bool {
+        let mut changed = false;
+        for &seq in seqs {
+            let fresh = match self.evidence_seqs.binary_search(&seq) {
+                Ok(_) => false,
+                Err(pos) if self.evidence_seqs.len() < EVIDENCE_CAP => {
+                    self.evidence_seqs.insert(pos, seq);
+                    true
+                }
+                // Full: every seq seen so far is at most `evidence_last`, kept or dropped.
+                Err(_) => seq > self.evidence_last,
+            };
+            if fresh {
+                self.evidence_total += 1;
+                self.evidence_last = self.evidence_last.max(seq);
+                changed = true;
+            }
+        }
+        changed
+    }
 }
 
 /// Where the monitor is in the log.
@@ -63,7 +104,7 @@ pub enum AlertChange {
     },
     /// More evidence on an existing alert.
     Update {
-        prev: Loaded<StoredAlert>,
+        prev: Box<Loaded<StoredAlert>>,
         next: StoredAlert,
     },
 }
@@ -269,6 +310,8 @@ mod tests {
             employee_id: None,
             summary: "s".into(),
             evidence_seqs: vec![1, 2],
+            evidence_total: 2,
+            evidence_last: 2,
             status: AlertStatus::Open,
             note: None,
             created_at: t,
@@ -327,5 +370,28 @@ mod tests {
                 window_from: 3
             }
         );
+    }
+
+    #[test]
+    fn evidence_is_sorted_distinct_and_capped_but_fully_counted() {
+        let mut a = alert(AlertId::random(), "2026-01-01T00:00:00Z");
+        assert!(!a.add_evidence(&[2, 1]), "known seqs change nothing");
+        assert!(a.add_evidence(&[5, 3]));
+        assert_eq!(a.evidence_seqs, vec![1, 2, 3, 5]);
+        let many: Vec<u64> = (10..10 + 2 * EVIDENCE_CAP as u64).collect();
+        assert!(a.add_evidence(&many));
+        assert_eq!(a.evidence_seqs.len(), EVIDENCE_CAP);
+        assert!(a.evidence_seqs.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(a.evidence_seqs[..4], [1, 2, 3, 5]);
+        assert_eq!(a.evidence_total, 4 + 2 * EVIDENCE_CAP as u64);
+        // A replay offers dropped and kept seqs again: neither is counted twice.
+        assert!(!a.add_evidence(&many));
+        assert!(
+            !a.add_evidence(&[4]),
+            "below the last seen once full: a replay"
+        );
+        assert_eq!(a.evidence_total, 4 + 2 * EVIDENCE_CAP as u64);
+        assert!(a.add_evidence(&[u64::MAX]));
+        assert_eq!(a.evidence_total, 5 + 2 * EVIDENCE_CAP as u64);
     }
 }

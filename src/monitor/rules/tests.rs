@@ -367,3 +367,56 @@ fn warming_rebuilds_windows_without_firing() {
         vec![Rule::ExcessiveAccess]
     );
 }
+
+#[test]
+fn a_threshold_rule_sends_its_window_once_per_window_then_single_events() {
+    let mut f = Feed::new("[monitor]\nexcessive_access_threshold = 2\nwindow_secs = 100");
+    for i in 0..2 {
+        assert!(
+            f.event(EventKind::Read, t(i), vec![EmployeeId::random()])
+                .is_empty()
+        );
+    }
+    let first = f.event(EventKind::Read, t(2), vec![EmployeeId::random()]);
+    assert_eq!(
+        first[0].evidence,
+        vec![1, 2, 3],
+        "the whole window when it first fires"
+    );
+    let next = f.event(EventKind::Read, t(3), vec![EmployeeId::random()]);
+    assert_eq!(
+        next[0].evidence,
+        vec![4],
+        "then only the new event, while the alert is in its window"
+    );
+    // Still in the alert's window: single events.
+    assert_eq!(
+        f.event(EventKind::Read, t(60), vec![EmployeeId::random()])[0].evidence,
+        vec![5]
+    );
+    assert_eq!(
+        f.event(EventKind::Read, t(61), vec![EmployeeId::random()])[0].evidence,
+        vec![6]
+    );
+    // One window after the first firing, the next firing carries its window again.
+    let later = f.event(EventKind::Read, t(102), vec![EmployeeId::random()]);
+    assert_eq!(later[0].rule, Rule::ExcessiveAccess);
+    assert!(later[0].evidence.len() > 1, "{:?}", later[0].evidence);
+}
+
+#[test]
+fn distinct_counts_follow_records_leaving_the_window() {
+    let mut f = Feed::new("[monitor]\nexcessive_access_threshold = 1\nwindow_secs = 10");
+    let a = EmployeeId::random();
+    assert!(f.event(EventKind::Read, t(0), vec![a]).is_empty());
+    assert!(
+        f.event(EventKind::Read, t(5), vec![a]).is_empty(),
+        "the same record twice is one"
+    );
+    // At t=11 the read at 0 left, the one at 5 has not: still one distinct record.
+    assert!(f.event(EventKind::Read, t(11), vec![a]).is_empty());
+    assert_eq!(
+        Feed::rules(&f.event(EventKind::Read, t(12), vec![EmployeeId::random()])),
+        vec![Rule::ExcessiveAccess]
+    );
+}
