@@ -4,12 +4,19 @@
 //! absent. Every row goes through the same validation as `POST /v1/employees`; rejected rows are
 //! reported by line number (header = line 1) and employee number, never by value. Accepted rows
 //! are listed in one `employee.import` audit entry, appended before any of them is stored.
+//!
+//! Memory: sealed records wait for that entry in an unnamed spool file in the data dir (sealed
+//! fields stay sealed there; the kernel removes the file however the process ends), so only ids,
+//! key slots and the in-file uniqueness sets stay in memory: about 150 bytes a row instead of
+//! the whole record.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use std::io::Read;
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -52,6 +59,9 @@ pub enum ImportError {
     /// Not CSV.
     #[error("cannot read the CSV file: {0}")]
     Csv(String),
+    /// The temporary file holding sealed rows until they are audited failed.
+    #[error("cannot use the import spool file in the data dir: {0}")]
+    Spool(String),
     /// The vault refused.
     #[error("{0}")]
     Service(#[from] ServiceError),
@@ -277,6 +287,89 @@ impl<R: Read> Iterator for CsvDrafts<R> {
     }
 }
 
+/// Sealed records waiting for the import's audit entry, in an unnamed temporary file.
+///
+/// Frame: line (u64 LE), length (u32 LE), `StoredEmployee::to_bytes`.
+struct Spool {
+    out: BufWriter<File>,
+    /// Key slot of every spooled record, in order: released if the import is abandoned.
+    slots: Vec<u64>,
+    /// Id of every spooled record, in order: the audit entry lists them.
+    ids: Vec<EmployeeId>,
+    /// Records written (kept apart from `ids` and `slots`, which the caller takes).
+    count: usize,
+}
+
+fn spool_err(e: impl std::fmt::Display) -> ImportError {
+    ImportError::Spool(e.to_string())
+}
+
+impl Spool {
+    fn new(dir: &Path) -> Result<Self, ImportError> {
+        Ok(Spool {
+            out: BufWriter::new(tempfile::tempfile_in(dir).map_err(spool_err)?),
+            slots: Vec::new(),
+            ids: Vec::new(),
+            count: 0,
+        })
+    }
+
+    fn push(&mut self, line: u64, rec: &StoredEmployee) -> Result<(), ImportError> {
+        let bytes = rec.to_bytes();
+        let len = u32::try_from(bytes.len()).map_err(|_| spool_err("record too large"))?;
+        self.out.write_all(&line.to_le_bytes()).map_err(spool_err)?;
+        self.out.write_all(&len.to_le_bytes()).map_err(spool_err)?;
+        self.out.write_all(&bytes).map_err(spool_err)?;
+        self.slots.push(rec.record_key.slot);
+        self.ids.push(rec.id);
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Reads the records back in the order they were pushed.
+    fn drain(self) -> Result<SpoolReader, ImportError> {
+        let mut file = self
+            .out
+            .into_inner()
+            .map_err(|e| spool_err(e.into_error()))?;
+        file.seek(SeekFrom::Start(0)).map_err(spool_err)?;
+        Ok(SpoolReader {
+            input: BufReader::new(file),
+            left: self.count,
+        })
+    }
+}
+
+struct SpoolReader {
+    input: BufReader<File>,
+    left: usize,
+}
+
+impl Iterator for SpoolReader {
+    type Item = Result<(u64, StoredEmployee), ImportError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let mut head = [0u8; 12];
+        let read = (|| {
+            self.input.read_exact(&mut head).map_err(spool_err)?;
+            let line = u64::from_le_bytes(head[..8].try_into().unwrap_or_default());
+            let len = u32::from_le_bytes(head[8..].try_into().unwrap_or_default()) as usize;
+            let mut body = vec![0u8; len];
+            self.input.read_exact(&mut body).map_err(spool_err)?;
+            let rec = StoredEmployee::from_bytes(&body).map_err(spool_err)?;
+            Ok((line, rec))
+        })();
+        if read.is_err() {
+            self.left = 0;
+        }
+        Some(read)
+    }
+}
+
 impl Vault {
     /// Imports every valid row; see the module docs.
     pub async fn import_csv(
@@ -302,7 +395,7 @@ impl Vault {
         );
 
         let mut report = ImportReport::default();
-        let mut accepted: Vec<(u64, StoredEmployee)> = Vec::new();
+        let mut spool = Spool::new(&self.inner.data_dir)?;
         let mut numbers = HashSet::new();
         let mut ssns: HashSet<BlindIndex> = HashSet::new();
         let store = &self.inner.store;
@@ -385,22 +478,33 @@ impl Vault {
             };
             numbers.insert(key_num);
             ssns.insert(index);
-            accepted.push((line, rec));
+            let pushed = spool.push(line, &rec);
+            drop(rec);
+            if let Err(err) = pushed {
+                let _ = store.release_record_key(key_ref.slot);
+                for slot in &spool.slots {
+                    let _ = store.release_record_key(*slot);
+                }
+                return Err(err);
+            }
         }
         bar.finish_and_clear();
+        drop(numbers);
+        drop(ssns);
 
-        let total = accepted.len() + report.rejected.len();
-        let outcome = if accepted.is_empty() && total > 0 {
+        let accepted = spool.count;
+        let total = accepted + report.rejected.len();
+        let outcome = if accepted == 0 && total > 0 {
             Outcome::Error
         } else {
             Outcome::Success
         };
-        let ids: Vec<EmployeeId> = accepted.iter().map(|(_, r)| r.id).collect();
+        let ids = std::mem::take(&mut spool.ids);
         let mut e = NewEntry::new(Actor::default(), Action::EmployeeImport, outcome);
         let summary = format!(
             "import of {}: {} of {total} rows accepted, {} rejected",
             crate::service::redact_numbers(source),
-            accepted.len(),
+            accepted,
             report.rejected.len()
         );
         if ids.len() > super::INLINE_IDS {
@@ -409,34 +513,58 @@ impl Vault {
                 "{summary}; ids in audit/id-lists/{digest}.ids (sha256 {digest})"
             ));
         } else {
-            e.employee_ids = Some(ids);
+            e.employee_ids = Some(ids.clone());
             e.reason = Some(summary);
         }
         // Audited, and every new key slot durable, before any record points at one.
-        if let Err(err) = self.record_and_sync(e).await {
-            for (_, rec) in &accepted {
-                let _ = store.release_record_key(rec.record_key.slot);
+        let release_all = |slots: &[u64]| {
+            for slot in slots {
+                let _ = store.release_record_key(*slot);
             }
+        };
+        if let Err(err) = self.record_and_sync(e).await {
+            release_all(&spool.slots);
             return Err(err.into());
         }
+        let slots = std::mem::take(&mut spool.slots);
         let mut failed = Vec::new();
-        for (line, rec) in &accepted {
-            match store.insert_employee(rec) {
-                Ok(()) => {
-                    report.imported += 1;
-                    report.ids.push(rec.id);
-                }
-                Err(err) => {
-                    tracing::error!(error = %err, employee_id = %rec.id, "import insert failed");
-                    let _ = store.release_record_key(rec.record_key.slot);
-                    failed.push(rec.id);
-                    report.rejected.push(RowError {
-                        line: *line,
-                        employee_number: Some(rec.public.employee_number.clone()),
-                        message: "could not be stored".into(),
-                    });
+        let mut read_back = 0usize;
+        let mut spool_error = None;
+        match spool.drain() {
+            Err(err) => spool_error = Some(err),
+            Ok(reader) => {
+                for item in reader {
+                    let (line, rec) = match item {
+                        Ok(r) => r,
+                        Err(err) => {
+                            spool_error = Some(err);
+                            break;
+                        }
+                    };
+                    read_back += 1;
+                    match store.insert_employee(&rec) {
+                        Ok(()) => {
+                            report.imported += 1;
+                            report.ids.push(rec.id);
+                        }
+                        Err(err) => {
+                            tracing::error!(error = %err, employee_id = %rec.id, "import insert failed");
+                            let _ = store.release_record_key(rec.record_key.slot);
+                            failed.push(rec.id);
+                            report.rejected.push(RowError {
+                                line,
+                                employee_number: Some(rec.public.employee_number.clone()),
+                                message: "could not be stored".into(),
+                            });
+                        }
+                    }
                 }
             }
+        }
+        if spool_error.is_some() {
+            // Records never read back were never stored.
+            release_all(&slots[read_back..]);
+            failed.extend_from_slice(&ids[read_back..]);
         }
         if !failed.is_empty() {
             // The first entry listed these as imported: say that they were not.
@@ -449,7 +577,53 @@ impl Vault {
             self.record(e).await?;
         }
         self.durable().await?;
+        if let Some(err) = spool_error {
+            return Err(err);
+        }
         report.rejected.sort_by_key(|r| r.line);
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testing::sample_employee;
+
+    #[test]
+    fn spool_gives_back_every_record_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut spool = Spool::new(dir.path()).unwrap();
+        let recs: Vec<_> = (0..100u8)
+            .map(|i| sample_employee(&format!("E{i}"), i, "2026-01-01T00:00:00Z"))
+            .collect();
+        for (i, r) in recs.iter().enumerate() {
+            spool.push(i as u64 + 2, r).unwrap();
+        }
+        assert_eq!(spool.ids, recs.iter().map(|r| r.id).collect::<Vec<_>>());
+        // The caller takes the ids for the audit entry before reading the records back.
+        drop(std::mem::take(&mut spool.ids));
+        let back: Vec<_> = spool.drain().unwrap().map(Result::unwrap).collect();
+        assert_eq!(back.len(), recs.len());
+        for (i, (line, rec)) in back.into_iter().enumerate() {
+            assert_eq!((line, &rec), (i as u64 + 2, &recs[i]));
+        }
+        // The spool is unnamed: nothing is left in the directory.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_damaged_spool_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut spool = Spool::new(dir.path()).unwrap();
+        spool
+            .push(2, &sample_employee("E1", 1, "2026-01-01T00:00:00Z"))
+            .unwrap();
+        // Claim a second record that was never written.
+        spool.count += 1;
+        let mut reader = spool.drain().unwrap();
+        assert!(reader.next().unwrap().is_ok());
+        assert!(matches!(reader.next(), Some(Err(ImportError::Spool(_)))));
+        assert!(reader.next().is_none());
     }
 }

@@ -27,6 +27,19 @@ pub struct StoredEmployee {
     pub bank_account: Option<Sealed>,
 }
 
+impl StoredEmployee {
+    /// The stored form (format byte + postcard): sealed fields stay sealed. For holding records
+    /// outside the store before they are inserted (the import spool).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        codec::encode(self)
+    }
+
+    /// Reverses `to_bytes`; bytes read back are untrusted, so this returns a typed error.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, super::CodecError> {
+        codec::decode(bytes)
+    }
+}
+
 /// What remains of a crypto-shredded record: no key, no fields, only the fact and time of
 /// deletion (payroll delta sync must learn about it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -434,42 +447,9 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::EmployeeStatus;
     use crate::store::testing::temp_store;
 
-    fn record(number: &str, ssn_idx: u8, at: &str) -> StoredEmployee {
-        StoredEmployee {
-            id: EmployeeId::random(),
-            public: PublicFields {
-                employee_number: number.into(),
-                first_name: "A".into(),
-                last_name: "B".into(),
-                preferred_name: None,
-                work_email: None,
-                department: Some("R&D".into()),
-                job_title: None,
-                manager_id: None,
-                location: None,
-                hire_date: jiff::civil::date(2026, 1, 15),
-                status: EmployeeStatus::Active,
-                termination_date: None,
-            },
-            version: 1,
-            created_at: at.parse().unwrap(),
-            updated_at: at.parse().unwrap(),
-            honeytoken: false,
-            record_key: RecordKeyRef {
-                slot: 0,
-                master_version: 1,
-                key_version: 1,
-            },
-            ssn: Sealed(vec![2; 40]),
-            ssn_index: BlindIndex([ssn_idx; 32]),
-            date_of_birth: Sealed(vec![3; 38]),
-            home_address: None,
-            bank_account: None,
-        }
-    }
+    use crate::store::testing::sample_employee as record;
 
     #[test]
     fn uniqueness_update_shred_and_reuse() {

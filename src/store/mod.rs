@@ -248,11 +248,49 @@ impl Store {
 pub(crate) mod testing {
     //! An in-memory sled store for unit tests.
     use super::*;
+    use crate::model::{
+        BlindIndex, EmployeeId, EmployeeStatus, PublicFields, RecordKeyRef, Sealed,
+    };
 
     pub(crate) fn temp_store() -> (Store, tempfile::TempDir) {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Store::open_sled(&dir.path().join("db"), &dir.path().join("keyslots.bin"))
             .expect("open sled");
         (store, dir)
+    }
+
+    /// A record with fixed public fields and dummy sealed bytes (never opened).
+    pub(crate) fn sample_employee(number: &str, ssn_idx: u8, at: &str) -> StoredEmployee {
+        StoredEmployee {
+            id: EmployeeId::random(),
+            public: PublicFields {
+                employee_number: number.into(),
+                first_name: "A".into(),
+                last_name: "B".into(),
+                preferred_name: None,
+                work_email: None,
+                department: Some("R&D".into()),
+                job_title: None,
+                manager_id: None,
+                location: None,
+                hire_date: jiff::civil::date(2026, 1, 15),
+                status: EmployeeStatus::Active,
+                termination_date: None,
+            },
+            version: 1,
+            created_at: at.parse().unwrap(),
+            updated_at: at.parse().unwrap(),
+            honeytoken: false,
+            record_key: RecordKeyRef {
+                slot: 0,
+                master_version: 1,
+                key_version: 1,
+            },
+            ssn: Sealed(vec![2; 40]),
+            ssn_index: BlindIndex([ssn_idx; 32]),
+            date_of_birth: Sealed(vec![3; 38]),
+            home_address: None,
+            bank_account: None,
+        }
     }
 }

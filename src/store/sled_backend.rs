@@ -17,6 +17,14 @@ fn engine(e: impl std::fmt::Display) -> StoreError {
     StoreError::Engine(e.to_string())
 }
 
+/// Page cache sled may hold, in bytes.
+///
+/// sled's default is 1 GiB, and a full scan (payroll export, monitor replay) fills it: the
+/// process's memory then tracks the vault's size up to that bound. 128 MiB keeps the working set
+/// of a large vault's hot records and indexes while keeping RSS flat; scans are sequential and
+/// gain little from a bigger cache.
+const CACHE_BYTES: u64 = 128 * 1024 * 1024;
+
 /// sled database with one sled tree per `Tree`.
 pub struct SledBackend {
     db: sled::Db,
@@ -38,6 +46,7 @@ impl SledBackend {
             match sled::Config::new()
                 .path(dir)
                 .mode(sled::Mode::HighThroughput)
+                .cache_capacity(CACHE_BYTES)
                 .open()
             {
                 Ok(db) => break db,
