@@ -5,6 +5,13 @@
 //! committed entry. Each batch's alert changes and the new cursor are committed atomically, so
 //! after a crash the alerts match the cursor exactly and a replay raises nothing twice. Alert ids
 //! derive from (rule, subject, triggering seq), which makes a raise itself idempotent too.
+//!
+//! A batch that fires nothing changes no alert, so its cursor need not be written at once: it
+//! is written with the next alert change, after `CURSOR_EVERY` or `CURSOR_EVERY_ENTRIES`, or when
+//! the log goes quiet. Writing it per batch was a sled transaction for every few entries under
+//! load, the monitor's largest cost. A crash can then lose up to that much cursor progress;
+//! the entries behind it are evaluated again on start, and since they fired nothing against the
+//! same rule windows, they raise nothing (and a raise is idempotent anyway).
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -21,6 +28,11 @@ use crate::store::{
 };
 
 const BATCH: usize = 4096;
+
+/// Longest a cursor advance without alert changes waits before it is written.
+const CURSOR_EVERY: Duration = Duration::from_secs(1);
+/// Most entries a cursor advance without alert changes covers before it is written.
+const CURSOR_EVERY_ENTRIES: u64 = 65_536;
 
 /// Directory lookups against the store, memoised for one batch.
 struct StoreDirectory<'a> {
@@ -253,6 +265,11 @@ pub(crate) struct Runner {
     tail: Tail,
     starts: WindowStart,
     processed: u64,
+    /// `processed` as last written to the store, and when.
+    committed: u64,
+    committed_at: Instant,
+    /// `CURSOR_EVERY` (a field so tests can choose it instead of waiting for it).
+    cursor_every: Duration,
 }
 
 impl Runner {
@@ -291,6 +308,9 @@ impl Runner {
             tail,
             starts,
             processed,
+            committed: cursor.processed,
+            committed_at: Instant::now(),
+            cursor_every: CURSOR_EVERY,
         })
     }
 
@@ -304,6 +324,17 @@ impl Runner {
         loop {
             let head = v.inner.audit.head().seq;
             if self.processed >= head {
+                if self.committed < self.processed
+                    && self.committed_at.elapsed() >= self.cursor_every
+                {
+                    let quiet = MonitorCursor {
+                        processed: self.processed,
+                        window_from: self.starts.first_seq(self.processed + 1),
+                    };
+                    v.commit_firings(&[], quiet).map_err(|e| e.to_string())?;
+                    self.committed = self.processed;
+                    self.committed_at = Instant::now();
+                }
                 return Ok(raised_total);
             }
             let started = Instant::now();
@@ -338,9 +369,19 @@ impl Runner {
                 processed: last,
                 window_from: self.starts.first_seq(last + 1),
             };
-            let raised = v
-                .commit_firings(&firings, next)
-                .map_err(|e| e.to_string())?;
+            let defer = firings.is_empty()
+                && last - self.committed < CURSOR_EVERY_ENTRIES
+                && self.committed_at.elapsed() < self.cursor_every;
+            let raised = if defer {
+                Vec::new()
+            } else {
+                let raised = v
+                    .commit_firings(&firings, next)
+                    .map_err(|e| e.to_string())?;
+                self.committed = last;
+                self.committed_at = Instant::now();
+                raised
+            };
             let metrics = &v.inner.metrics;
             metrics.monitor_events.inc_by(last - self.processed);
             metrics.monitor_processed.set(last as i64);
@@ -585,6 +626,66 @@ mod tests {
             v.reveal(&bob, &ctx, &reveal, &other.id, req).await,
             Err(crate::service::ServiceError::Forbidden(_))
         ));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_quiet_cursor_is_written_late_and_a_crash_before_it_raises_nothing_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let (v, _clock) = vault(&dir.path().join("v")).await;
+        let ctx = RequestCtx::default();
+        let admin = v.principal_named("admin").unwrap();
+        let users = v
+            .guard(&admin, &ctx, Permission::UsersManage, None)
+            .await
+            .unwrap();
+        let hr_user = NewUser {
+            username: Some("hr".into()),
+            password: Some("password-1".into()),
+            role: Some("hr".into()),
+            employee_id: None,
+            kind: None,
+        };
+        v.create_user(&admin, &ctx, &users, hr_user).await.unwrap();
+        let hr = v.principal_named("hr").unwrap();
+        let create = v
+            .guard(&hr, &ctx, Permission::EmployeeCreate, None)
+            .await
+            .unwrap();
+        let stored = |v: &Vault| v.inner.store.monitor_cursor().unwrap().processed;
+        let head = |v: &Vault| v.inner.audit.head().seq;
+
+        let mut runner = Runner::start(&v).unwrap();
+        runner.cursor_every = Duration::from_secs(3600);
+        assert_eq!(runner.catch_up().unwrap(), 0);
+        assert!(stored(&v) < head(&v), "nothing fired: the cursor waits");
+
+        // An alert change writes the cursor with it.
+        for _ in 0..3 {
+            assert!(
+                v.guard(&hr, &ctx, Permission::AuditRead, None)
+                    .await
+                    .is_err()
+            );
+        }
+        assert_eq!(runner.catch_up().unwrap(), 1, "denied_probing");
+        assert_eq!(stored(&v), head(&v));
+
+        // Quiet entries after it, then a crash before their cursor is written.
+        v.create_employee(&hr, &ctx, &create, draft("E9", "123-45-6789"), false, None)
+            .await
+            .unwrap();
+        assert_eq!(runner.catch_up().unwrap(), 0);
+        assert!(stored(&v) < head(&v));
+        drop(runner);
+        let before = v.inner.store.alerts().unwrap();
+        let mut runner = Runner::start(&v).unwrap();
+        assert_eq!(runner.catch_up().unwrap(), 0);
+        assert_eq!(v.inner.store.alerts().unwrap(), before);
+
+        // Once the log is quiet for `cursor_every`, the cursor catches up.
+        runner.cursor_every = Duration::ZERO;
+        assert_eq!(runner.catch_up().unwrap(), 0);
+        assert_eq!(stored(&v), head(&v));
     }
 
     #[test]
