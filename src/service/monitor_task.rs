@@ -6,12 +6,16 @@
 //! after a crash the alerts match the cursor exactly and a replay raises nothing twice. Alert ids
 //! derive from (rule, subject, triggering seq), which makes a raise itself idempotent too.
 //!
-//! A batch that fires nothing changes no alert, so its cursor need not be written at once: it
-//! is written with the next alert change, after `CURSOR_EVERY` or `CURSOR_EVERY_ENTRIES`, or when
-//! the log goes quiet. Writing it per batch was a sled transaction for every few entries under
-//! load, the monitor's largest cost. A crash can then lose up to that much cursor progress;
-//! the entries behind it are evaluated again on start, and since they fired nothing against the
-//! same rule windows, they raise nothing (and a raise is idempotent anyway).
+//! Not every batch is written at once. A batch that raises nothing and adds no evidence seq
+//! (it fires nothing, or only adds to the count of an alert whose evidence list is full, as a
+//! user scraping records does with every read) keeps its firings in memory; they are written,
+//! with the cursor, together with the next batch that raises or adds evidence, after
+//! `CURSOR_EVERY` or `CURSOR_EVERY_ENTRIES`, or when the log goes quiet. Writing every batch was
+//! a sled transaction (and a rewrite of a 1000-seq alert) every few entries under load, the
+//! monitor's largest cost. So an alert's `evidence_total` may lag by up to a second; every
+//! alert is still raised, and every new evidence seq recorded, with the batch that causes it.
+//! A crash loses at most the unwritten cursor progress: those entries are evaluated again on
+//! start, and `StoredAlert::add_evidence` counts each seq once, so nothing is counted twice.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -231,6 +235,20 @@ impl Vault {
             .collect())
     }
 
+    /// Whether these firings would change no more than evidence counts: no alert raised, no
+    /// evidence seq added, no status changed. Such a batch may wait to be written.
+    fn counts_only(&self, firings: &[Firing]) -> Result<bool, StoreError> {
+        if firings.is_empty() {
+            return Ok(true);
+        }
+        Ok(self.fold_firings(firings)?.iter().all(|c| match c {
+            AlertChange::Raise { .. } => false,
+            AlertChange::Update { prev, next } => {
+                next.evidence_seqs == prev.value.evidence_seqs && next.status == prev.value.status
+            }
+        }))
+    }
+
     /// Commits a batch; returns the rules of the alerts it raised.
     fn commit_firings(
         &self,
@@ -270,6 +288,8 @@ pub(crate) struct Runner {
     committed_at: Instant,
     /// `CURSOR_EVERY` (a field so tests can choose it instead of waiting for it).
     cursor_every: Duration,
+    /// Firings of batches not yet written (they only add to evidence counts).
+    deferred: Vec<Firing>,
 }
 
 impl Runner {
@@ -311,6 +331,7 @@ impl Runner {
             committed: cursor.processed,
             committed_at: Instant::now(),
             cursor_every: CURSOR_EVERY,
+            deferred: Vec::new(),
         })
     }
 
@@ -331,9 +352,13 @@ impl Runner {
                         processed: self.processed,
                         window_from: self.starts.first_seq(self.processed + 1),
                     };
-                    v.commit_firings(&[], quiet).map_err(|e| e.to_string())?;
+                    let deferred = std::mem::take(&mut self.deferred);
+                    let raised = v
+                        .commit_firings(&deferred, quiet)
+                        .map_err(|e| e.to_string())?;
                     self.committed = self.processed;
                     self.committed_at = Instant::now();
+                    raised_total += self.announce(&v, &raised, self.processed);
                 }
                 return Ok(raised_total);
             }
@@ -369,15 +394,15 @@ impl Runner {
                 processed: last,
                 window_from: self.starts.first_seq(last + 1),
             };
-            let defer = firings.is_empty()
-                && last - self.committed < CURSOR_EVERY_ENTRIES
+            let may_wait = last - self.committed < CURSOR_EVERY_ENTRIES
                 && self.committed_at.elapsed() < self.cursor_every;
-            let raised = if defer {
+            let raised = if may_wait && v.counts_only(&firings).map_err(|e| e.to_string())? {
+                self.deferred.append(&mut firings);
                 Vec::new()
             } else {
-                let raised = v
-                    .commit_firings(&firings, next)
-                    .map_err(|e| e.to_string())?;
+                let mut all = std::mem::take(&mut self.deferred);
+                all.append(&mut firings);
+                let raised = v.commit_firings(&all, next).map_err(|e| e.to_string())?;
                 self.committed = last;
                 self.committed_at = Instant::now();
                 raised
@@ -385,21 +410,27 @@ impl Runner {
             let metrics = &v.inner.metrics;
             metrics.monitor_events.inc_by(last - self.processed);
             metrics.monitor_processed.set(last as i64);
+            raised_total += self.announce(&v, &raised, last);
             if !raised.is_empty() {
-                for rule in &raised {
-                    metrics.alert_raised(rule);
-                }
-                v.inner.webhook_wake.notify_one();
-                tracing::info!(
-                    raised = raised.len(),
-                    up_to = last,
-                    took_ms = started.elapsed().as_millis() as u64,
-                    "insider-threat alerts raised"
+                tracing::debug!(
+                    took_us = started.elapsed().as_micros() as u64,
+                    "insider-threat batch"
                 );
             }
-            raised_total += raised.len();
             self.processed = last;
         }
+    }
+
+    /// Counts, wakes the webhook for and logs the alerts a commit raised; returns how many.
+    fn announce(&self, v: &Vault, raised: &[&'static str], up_to: u64) -> usize {
+        if !raised.is_empty() {
+            for rule in raised {
+                v.inner.metrics.alert_raised(rule);
+            }
+            v.inner.webhook_wake.notify_one();
+            tracing::info!(raised = raised.len(), up_to, "insider-threat alerts raised");
+        }
+        raised.len()
     }
 
     /// Catches up, then waits for the next commit (or a second), until the vault is dropped.
@@ -686,6 +717,53 @@ mod tests {
         runner.cursor_every = Duration::ZERO;
         assert_eq!(runner.catch_up().unwrap(), 0);
         assert_eq!(stored(&v), head(&v));
+
+        // Fill the probing alert's evidence list; past it, denials only add to its count, and
+        // those batches wait too, across a crash, without losing or double-counting one.
+        runner.cursor_every = Duration::from_secs(3600);
+        let deny = || async {
+            assert!(
+                v.guard(&hr, &ctx, Permission::AuditRead, None)
+                    .await
+                    .is_err()
+            );
+        };
+        for _ in 0..crate::store::EVIDENCE_CAP {
+            deny().await;
+        }
+        assert_eq!(runner.catch_up().unwrap(), 0);
+        let probing = || alerts_of(&v, Rule::DeniedProbing).remove(0);
+        assert_eq!(probing().evidence_seqs.len(), crate::store::EVIDENCE_CAP);
+        assert_eq!(
+            probing().evidence_total,
+            3 + crate::store::EVIDENCE_CAP as u64
+        );
+        assert_eq!(
+            stored(&v),
+            head(&v),
+            "new evidence seqs are written at once"
+        );
+        for _ in 0..5 {
+            deny().await;
+        }
+        assert_eq!(runner.catch_up().unwrap(), 0);
+        assert_eq!(
+            probing().evidence_total,
+            3 + crate::store::EVIDENCE_CAP as u64
+        );
+        assert!(stored(&v) < head(&v), "count-only batches wait");
+        drop(runner);
+        let mut runner = Runner::start(&v).unwrap();
+        runner.cursor_every = Duration::from_secs(3600);
+        assert_eq!(runner.catch_up().unwrap(), 0);
+        runner.cursor_every = Duration::ZERO;
+        assert_eq!(runner.catch_up().unwrap(), 0);
+        assert_eq!(stored(&v), head(&v));
+        assert_eq!(
+            probing().evidence_total,
+            8 + crate::store::EVIDENCE_CAP as u64
+        );
+        assert_eq!(alerts_of(&v, Rule::DeniedProbing).len(), 1);
     }
 
     #[test]
