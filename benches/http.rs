@@ -1138,23 +1138,31 @@ fn section_alert(
     let (p50, p99) = (quantile(0.50), quantile(0.99));
     let s = summarize(latencies.clone());
     // The alert itself: one open honeytoken_access alert for the probing user, one piece of
-    // evidence per probe (counted in `evidence_total`: the stored list is capped).
+    // evidence per probe (counted in `evidence_total`: the stored list is capped, and counts
+    // past it are written within a second, so the check polls for up to 5 s).
     drain_monitor(&server.vault, cfg.alert_timeout);
-    let alerts = client_rt.block_on(call(
-        addr,
-        Method::GET,
-        "/v1/alerts?rule=honeytoken_access",
-        Some(&security),
-        None,
-        StatusCode::OK,
-    ));
-    let evidence: u64 = alerts["alerts"]
-        .as_array()
-        .expect("alerts")
-        .iter()
-        .filter(|a| a["username"] == "hr-probe")
-        .map(|a| a["evidence_total"].as_u64().unwrap_or(0))
-        .sum();
+    let counted = Instant::now();
+    let evidence = loop {
+        let alerts = client_rt.block_on(call(
+            addr,
+            Method::GET,
+            "/v1/alerts?rule=honeytoken_access",
+            Some(&security),
+            None,
+            StatusCode::OK,
+        ));
+        let evidence: u64 = alerts["alerts"]
+            .as_array()
+            .expect("alerts")
+            .iter()
+            .filter(|a| a["username"] == "hr-probe")
+            .map(|a| a["evidence_total"].as_u64().unwrap_or(0))
+            .sum();
+        if evidence >= probes as u64 || counted.elapsed() > Duration::from_secs(5) {
+            break evidence;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
     println!(
         "- check: the probing user's honeytoken_access alert(s) count {evidence} audit entries \
          for {probes} probes (`evidence_total`; `evidence_seqs` keeps the first 1000)"
