@@ -5,8 +5,8 @@
 # Usage: scripts/bench.sh [BENCH...]          (default: audit monitor http export)
 #        scripts/bench.sh http | tee bench-$(git rev-parse --short HEAD).md
 #
-# The defaults produce the real figures and take a while (http about 15 minutes, export with a
-# 1,000,000-record vault much longer, and about 5 GiB of memory for the import). For a quick
+# The defaults produce the real figures and take a while (http about 10 minutes, export with a
+# 1,000,000-record vault about 4 minutes, most of it the import, and 2.5 GB of disk). For a quick
 # development run, shrink them, for example:
 #   HRVAULT_BENCH_SECS=2 HRVAULT_BENCH_ENTRIES=100000 \
 #   HRVAULT_BENCH_HTTP_SECS=3 HRVAULT_BENCH_HTTP_WARMUP_SECS=1 HRVAULT_BENCH_HTTP_LOGIN_SECS=2 \
