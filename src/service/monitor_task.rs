@@ -477,12 +477,13 @@ mod tests {
 
     use secrecy::SecretString;
 
+    use crate::auth::AccessGranted;
     use crate::auth::Permission;
     use crate::clock::FixedClock;
     use crate::config::Settings;
     use crate::crypto::{KdfParams, PasswordHasher};
     use crate::model::{EmployeeDraft, Rule};
-    use crate::service::{InitOptions, NewFlag, NewUser, RequestCtx};
+    use crate::service::{InitOptions, NewFlag, NewUser, Principal, RequestCtx};
 
     fn draft(number: &str, ssn: &str) -> EmployeeDraft {
         serde_json::from_value(serde_json::json!({
@@ -515,6 +516,32 @@ mod tests {
         )
     }
 
+    /// The admin with its users grant, and a new unlinked hr user `hr` with its create grant.
+    async fn staff(
+        v: &Vault,
+        ctx: &RequestCtx,
+    ) -> (Principal, AccessGranted, Principal, AccessGranted) {
+        let admin = v.principal_named("admin").unwrap();
+        let users = v
+            .guard(&admin, ctx, Permission::UsersManage, None)
+            .await
+            .unwrap();
+        let hr_user = NewUser {
+            username: Some("hr".into()),
+            password: Some("password-1".into()),
+            role: Some("hr".into()),
+            employee_id: None,
+            kind: None,
+        };
+        v.create_user(&admin, ctx, &users, hr_user).await.unwrap();
+        let hr = v.principal_named("hr").unwrap();
+        let create = v
+            .guard(&hr, ctx, Permission::EmployeeCreate, None)
+            .await
+            .unwrap();
+        (admin, users, hr, create)
+    }
+
     fn alerts_of(v: &Vault, rule: Rule) -> Vec<StoredAlert> {
         v.inner
             .store
@@ -530,30 +557,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (v, _clock) = vault(&dir.path().join("v")).await;
         let ctx = RequestCtx::default();
-        let admin = v.principal_named("admin").unwrap();
-        let users = v
-            .guard(&admin, &ctx, Permission::UsersManage, None)
-            .await
-            .unwrap();
-        v.create_user(
-            &admin,
-            &ctx,
-            &users,
-            NewUser {
-                username: Some("hr".into()),
-                password: Some("password-1".into()),
-                role: Some("hr".into()),
-                employee_id: None,
-                kind: None,
-            },
-        )
-        .await
-        .unwrap();
-        let hr = v.principal_named("hr").unwrap();
-        let create = v
-            .guard(&hr, &ctx, Permission::EmployeeCreate, None)
-            .await
-            .unwrap();
+        let (admin, users, hr, create) = staff(&v, &ctx).await;
         let me = v
             .create_employee(&hr, &ctx, &create, draft("E1", "123-45-6781"), false, None)
             .await
@@ -664,24 +668,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (v, _clock) = vault(&dir.path().join("v")).await;
         let ctx = RequestCtx::default();
-        let admin = v.principal_named("admin").unwrap();
-        let users = v
-            .guard(&admin, &ctx, Permission::UsersManage, None)
-            .await
-            .unwrap();
-        let hr_user = NewUser {
-            username: Some("hr".into()),
-            password: Some("password-1".into()),
-            role: Some("hr".into()),
-            employee_id: None,
-            kind: None,
-        };
-        v.create_user(&admin, &ctx, &users, hr_user).await.unwrap();
-        let hr = v.principal_named("hr").unwrap();
-        let create = v
-            .guard(&hr, &ctx, Permission::EmployeeCreate, None)
-            .await
-            .unwrap();
+        let (_, _, hr, create) = staff(&v, &ctx).await;
         let stored = |v: &Vault| v.inner.store.monitor_cursor().unwrap().processed;
         let head = |v: &Vault| v.inner.audit.head().seq;
 
