@@ -25,6 +25,20 @@ fn engine(e: impl std::fmt::Display) -> StoreError {
 /// gain little from a bigger cache.
 const CACHE_BYTES: u64 = 128 * 1024 * 1024;
 
+/// Whether opening failed only because the database's file lock is still held.
+///
+/// sled 0.34 reports that as `ErrorKind::Other` with the text "could not acquire lock on …"
+/// (config.rs), not as `WouldBlock`; both are accepted so a fixed sled keeps working.
+fn lock_busy(e: &sled::Error) -> bool {
+    match e {
+        sled::Error::Io(io) => {
+            io.kind() == std::io::ErrorKind::WouldBlock
+                || io.to_string().starts_with("could not acquire lock on ")
+        }
+        _ => false,
+    }
+}
+
 /// sled database with one sled tree per `Tree`.
 pub struct SledBackend {
     db: sled::Db,
@@ -50,10 +64,7 @@ impl SledBackend {
                 .open()
             {
                 Ok(db) => break db,
-                Err(sled::Error::Io(e))
-                    if e.kind() == std::io::ErrorKind::WouldBlock
-                        && std::time::Instant::now() < deadline =>
-                {
+                Err(e) if lock_busy(&e) && std::time::Instant::now() < deadline => {
                     std::thread::sleep(std::time::Duration::from_millis(10));
                 }
                 Err(e) => return Err(engine(e)),
@@ -163,6 +174,34 @@ impl Backend for SledBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sleds_lock_error_counts_as_busy_and_nothing_else_does() {
+        let io = |kind, text: &str| sled::Error::Io(std::io::Error::new(kind, text.to_owned()));
+        let other = std::io::ErrorKind::Other;
+        assert!(lock_busy(&io(
+            other,
+            "could not acquire lock on \"/x/db\": Os { code: 11 }"
+        )));
+        assert!(lock_busy(&io(std::io::ErrorKind::WouldBlock, "busy")));
+        assert!(!lock_busy(&io(other, "permission denied")));
+        assert!(!lock_busy(&sled::Error::Unsupported("x".into())));
+    }
+
+    #[test]
+    fn opening_waits_for_a_handle_of_this_process_to_close() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = SledBackend::open(dir.path()).unwrap();
+        // The first handle is still open when the second open starts (it is dropped only after
+        // a pause, long before the 5 s deadline): the open must wait for it, not fail.
+        let closer = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            drop(first);
+        });
+        let second = SledBackend::open(dir.path());
+        closer.join().unwrap();
+        assert!(second.is_ok(), "{:?}", second.err());
+    }
 
     #[test]
     fn batches_are_atomic_and_checks_are_compare_and_set() {
