@@ -346,12 +346,13 @@ async fn open_parts(
     let Unsealed { keys, store, lock } = unsealed;
     let audit_path = data_dir_layout(dir).audit;
     let segments = SegmentDir::new(&audit_path);
-    // Plans of exports that a crash interrupted (ids only, never audited as an id list).
+    // Export plans and id lists that a crash interrupted (ids only, never named by an entry:
+    // a kept list is renamed to `<sha256>.ids` before its entry is written).
     if let Ok(entries) = fs::read_dir(audit_path.join("id-lists")) {
         for entry in entries.flatten() {
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            if name.starts_with("plan-") && name.ends_with(".tmp") {
+            if name.ends_with(".tmp") {
                 let _ = fs::remove_file(entry.path());
             }
         }

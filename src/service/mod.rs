@@ -12,6 +12,7 @@ mod audit_log;
 mod employees;
 mod error;
 mod flags;
+mod id_lists;
 mod import;
 mod keys;
 mod lifecycle;
@@ -44,13 +45,13 @@ pub use employees::{
 };
 pub use error::ServiceError;
 pub use flags::{FlagView, NewFlag};
+pub use id_lists::INLINE_IDS;
 pub use import::{CsvDrafts, CsvRow, ImportError, ImportReport, RowError};
 pub use keys::RotateReport;
 pub use lifecycle::{InitOptions, InitOutcome, Layout, VaultError, data_dir_layout};
 pub use metrics::Metrics;
 pub use payroll::{
-    DeletedLine, ExportChunk, INLINE_IDS, PayrollFields, PayrollLine, PayrollRecord,
-    write_payroll_line,
+    DeletedLine, ExportChunk, PayrollFields, PayrollLine, PayrollRecord, write_payroll_line,
 };
 pub use session::TokenGrant;
 pub use users::{NewUser, UserPatch, UserView};

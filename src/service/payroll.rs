@@ -4,8 +4,8 @@
 //! 1. **Plan**: which records go out (live, non-honeytoken; with `updated_since`, deletions too).
 //!    The ids are written to a plan file, not kept in memory.
 //! 2. **Audit**: one `employee.export` entry naming them — inline in `employee_ids` for up to
-//!    `INLINE_IDS` records, otherwise a count plus the SHA-256 of the id list, which is kept as
-//!    `audit/id-lists/<sha256>.ids` (served at `GET /v1/audit/id-lists/{sha256}`).
+//!    `INLINE_IDS` records, otherwise a count plus the SHA-256 of the id list, kept by
+//!    `super::id_lists` (served at `GET /v1/audit/id-lists/{sha256}`).
 //! 3. **Stream**: only after the entry is durable, each record is decrypted and sent as one line,
 //!    64 KiB at a time through a bounded channel, so a slow client slows the producer instead of
 //!    growing memory.
@@ -20,11 +20,11 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 use utoipa::ToSchema;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use super::id_lists::{INLINE_IDS, IdListWriter};
 use super::{Principal, RequestCtx, ServiceError, Vault};
 use crate::audit::{Action, AuditRecorded, Outcome};
 use crate::auth::AccessGranted;
@@ -32,8 +32,6 @@ use crate::clock::rfc3339;
 use crate::model::{BankAccount, EmployeeId, EmployeeStatus, HomeAddress, PublicFields, Ssn};
 use crate::store::{EmployeeEntry, StoredEmployee};
 
-/// Exports with more records than this list a digest instead of the ids.
-pub const INLINE_IDS: usize = 10_000;
 const CHUNK: usize = 64 * 1024;
 
 /// A body chunk of the export, or the error that ends it.
@@ -172,13 +170,12 @@ pub struct DeletedLine {
 struct Plan {
     /// Every line to send (`<id>`, or `-<id>` for a deletion): read back while streaming.
     path: PathBuf,
-    /// The ids of the records sent with their data, one per line: kept (as the audited id list)
-    /// when there are more than `INLINE_IDS`; `digest` is its SHA-256.
-    ids_path: PathBuf,
     records: usize,
     deletions: usize,
+    /// The ids of the records sent with their data, up to `INLINE_IDS`...
     inline: Vec<EmployeeId>,
-    digest: String,
+    /// ...or, past that, the digest of the kept id list that holds them all.
+    kept: Option<String>,
 }
 
 fn io_err(e: impl std::fmt::Display) -> ServiceError {
@@ -189,29 +186,53 @@ fn io_err(e: impl std::fmt::Display) -> ServiceError {
 impl Vault {
     /// Pass 1: writes the plan (one id per line, `-` prefix for deletions) and hashes the ids.
     fn plan_export(&self, since: Option<Timestamp>) -> Result<Plan, ServiceError> {
-        let dir = self.id_lists_dir();
-        fs::create_dir_all(&dir).map_err(io_err)?;
-        let tag = uuid::Uuid::new_v4();
-        let path = dir.join(format!("plan-{tag}.tmp"));
-        let ids_path = dir.join(format!("plan-{tag}-ids.tmp"));
-        let create = |p: &Path| {
-            OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(p)
-                .map(BufWriter::new)
-                .map_err(io_err)
+        let mut ids = self.id_list_writer()?;
+        let path = self
+            .id_lists_dir()
+            .join(format!("plan-{}.tmp", uuid::Uuid::new_v4()));
+        let mut out = match OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(f) => BufWriter::new(f),
+            Err(e) => {
+                ids.discard();
+                return Err(io_err(e));
+            }
         };
-        let (mut out, mut ids) = (create(&path)?, create(&ids_path)?);
-        let mut digest = Sha256::new();
         let mut plan = Plan {
             path,
-            ids_path,
             records: 0,
             deletions: 0,
             inline: Vec::new(),
-            digest: String::new(),
+            kept: None,
         };
+        let filled = self.fill_plan(since, &mut plan, &mut out, &mut ids);
+        let kept = match filled {
+            Ok(()) if plan.records > INLINE_IDS => ids.keep().map(Some),
+            Ok(()) => {
+                ids.discard();
+                Ok(None)
+            }
+            Err(e) => {
+                ids.discard();
+                Err(e)
+            }
+        };
+        match kept {
+            Ok(kept) => Ok(Plan { kept, ..plan }),
+            Err(e) => {
+                let _ = fs::remove_file(&plan.path);
+                Err(e)
+            }
+        }
+    }
+
+    /// Writes the plan's lines and the id list.
+    fn fill_plan(
+        &self,
+        since: Option<Timestamp>,
+        plan: &mut Plan,
+        out: &mut BufWriter<File>,
+        ids: &mut IdListWriter,
+    ) -> Result<(), ServiceError> {
         for change in self.inner.store.changes_since(since) {
             let (_, id) = change?;
             let Some(entry) = self.inner.store.employee(&id)? else {
@@ -223,10 +244,8 @@ impl Vault {
                     if plan.inline.len() <= INLINE_IDS {
                         plan.inline.push(id);
                     }
-                    let line = format!("{id}\n");
-                    digest.update(line.as_bytes());
-                    ids.write_all(line.as_bytes()).map_err(io_err)?;
-                    line
+                    ids.push(&id)?;
+                    format!("{id}\n")
                 }
                 EmployeeEntry::Deleted(t) if !t.honeytoken && since.is_some() => {
                     plan.deletions += 1;
@@ -236,12 +255,8 @@ impl Vault {
             };
             out.write_all(line.as_bytes()).map_err(io_err)?;
         }
-        for f in [&mut out, &mut ids] {
-            f.flush().map_err(io_err)?;
-            f.get_ref().sync_all().map_err(io_err)?;
-        }
-        plan.digest = hex::encode(digest.finalize());
-        Ok(plan)
+        out.flush().map_err(io_err)?;
+        out.get_ref().sync_all().map_err(io_err)
     }
 
     fn payroll_line(
@@ -349,26 +364,24 @@ impl Vault {
         let scope = since.map_or("full export".to_owned(), |s| {
             format!("changes since {}", rfc3339(s))
         });
-        let keep_list = plan.records > INLINE_IDS;
-        if keep_list {
-            let kept = plan.path.with_file_name(format!("{}.ids", plan.digest));
-            fs::rename(&plan.ids_path, &kept).map_err(io_err)?;
-            File::open(kept.parent().expect("exports dir"))
-                .and_then(|d| d.sync_all())
-                .map_err(io_err)?;
+        let Plan {
+            path,
+            records,
+            deletions,
+            inline,
+            kept,
+        } = plan;
+        if let Some(digest) = kept {
             e.reason = Some(format!(
-                "payroll {scope}: {} records, {} deletions; ids in audit/id-lists/{}.ids (sha256 {})",
-                plan.records, plan.deletions, plan.digest, plan.digest
+                "payroll {scope}: {records} records, {deletions} deletions; ids in \
+                 audit/id-lists/{digest}.ids (sha256 {digest})"
             ));
         } else {
-            let _ = fs::remove_file(&plan.ids_path);
-            e.employee_ids = Some(plan.inline.clone());
+            e.employee_ids = Some(inline);
             e.reason = Some(format!(
-                "payroll {scope}: {} records, {} deletions",
-                plan.records, plan.deletions
+                "payroll {scope}: {records} records, {deletions} deletions"
             ));
         }
-        let path = plan.path.clone();
         let recorded = match self.record(e).await {
             Ok(r) => r,
             Err(err) => {
@@ -389,57 +402,6 @@ impl Vault {
             let _ = fs::remove_file(&path);
         });
         Ok(rx)
-    }
-
-    /// Where large id lists of exports and imports are kept, named by their SHA-256.
-    pub(crate) fn id_lists_dir(&self) -> PathBuf {
-        self.inner.data_dir.join("audit").join("id-lists")
-    }
-
-    /// Durably stores an id list (one id per line) as `<sha256>.ids`; returns the digest, which
-    /// the audit entry then carries (so the list is covered by the hash chain).
-    pub(crate) fn keep_id_list(&self, ids: &[EmployeeId]) -> Result<String, ServiceError> {
-        let dir = self.id_lists_dir();
-        fs::create_dir_all(&dir).map_err(io_err)?;
-        let text: String = ids.iter().map(|id| format!("{id}\n")).collect();
-        let digest = hex::encode(Sha256::digest(text.as_bytes()));
-        let path = dir.join(format!("{digest}.ids"));
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&path)
-            .map_err(io_err)?;
-        f.write_all(text.as_bytes()).map_err(io_err)?;
-        f.sync_all().map_err(io_err)?;
-        File::open(&dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io_err)?;
-        Ok(digest)
-    }
-
-    /// A kept id list (`GET /v1/audit/id-lists/{sha256}`), checked against its digest first.
-    pub async fn id_list(
-        &self,
-        _grant: &AccessGranted,
-        digest: &str,
-    ) -> Result<Vec<u8>, ServiceError> {
-        if digest.len() != 64
-            || !digest
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-        {
-            return Err(ServiceError::NotFound);
-        }
-        let path = self.id_lists_dir().join(format!("{digest}.ids"));
-        let bytes = tokio::fs::read(&path)
-            .await
-            .map_err(|_| ServiceError::NotFound)?;
-        if hex::encode(Sha256::digest(&bytes)) != digest {
-            tracing::error!(%digest, "a kept id list does not match its digest");
-            return Err(ServiceError::Internal);
-        }
-        Ok(bytes)
     }
 }
 

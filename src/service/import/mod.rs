@@ -203,7 +203,7 @@ impl Vault {
             accepted,
             report.rejected.len()
         );
-        if ids.len() > super::INLINE_IDS {
+        if ids.len() > super::id_lists::INLINE_IDS {
             let digest = self.keep_id_list(&ids)?;
             e.reason = Some(format!(
                 "{summary}; ids in audit/id-lists/{digest}.ids (sha256 {digest})"

@@ -1,0 +1,120 @@
+//! Id lists too long for an audit entry (exports and imports of more than `INLINE_IDS` records).
+//!
+//! The entry carries the list's SHA-256 instead, so the list is still covered by the hash chain;
+//! the list itself is kept durably as `audit/id-lists/<sha256>.ids` (one id per line) and served
+//! at `GET /v1/audit/id-lists/{sha256}`, checked against its name before it is returned.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+
+use sha2::{Digest, Sha256};
+
+use super::{ServiceError, Vault};
+use crate::auth::AccessGranted;
+use crate::model::EmployeeId;
+
+/// Audit entries name at most this many records inline; longer lists are kept by digest.
+pub const INLINE_IDS: usize = 10_000;
+
+fn io_err(e: impl std::fmt::Display) -> ServiceError {
+    tracing::error!(error = %e, "id list I/O failed");
+    ServiceError::Internal
+}
+
+/// An id list being written, one id at a time (memory stays bounded), and hashed as it goes.
+pub(crate) struct IdListWriter {
+    tmp: PathBuf,
+    out: BufWriter<File>,
+    digest: Sha256,
+}
+
+impl IdListWriter {
+    /// Appends one id.
+    pub(crate) fn push(&mut self, id: &EmployeeId) -> Result<(), ServiceError> {
+        let line = format!("{id}\n");
+        self.digest.update(line.as_bytes());
+        self.out.write_all(line.as_bytes()).map_err(io_err)
+    }
+
+    /// Makes the list durable under its digest; returns the digest (lower-case hex).
+    pub(crate) fn keep(self) -> Result<String, ServiceError> {
+        let digest = hex::encode(self.digest.finalize());
+        let file = self.out.into_inner().map_err(|e| io_err(e.error()))?;
+        file.sync_all().map_err(io_err)?;
+        let kept = self.tmp.with_file_name(format!("{digest}.ids"));
+        fs::rename(&self.tmp, &kept).map_err(io_err)?;
+        let dir = kept
+            .parent()
+            .ok_or_else(|| io_err("id list has no directory"))?;
+        File::open(dir).and_then(|d| d.sync_all()).map_err(io_err)?;
+        Ok(digest)
+    }
+
+    /// Drops the list (it fitted in the entry after all).
+    pub(crate) fn discard(self) {
+        drop(self.out);
+        let _ = fs::remove_file(&self.tmp);
+    }
+}
+
+impl Vault {
+    /// Where kept lists live (payroll's export plans are written beside them, so a kept list
+    /// is a rename away).
+    pub(crate) fn id_lists_dir(&self) -> PathBuf {
+        self.inner.data_dir.join("audit").join("id-lists")
+    }
+
+    /// A new, empty id list in a temporary file of the id-lists directory.
+    pub(crate) fn id_list_writer(&self) -> Result<IdListWriter, ServiceError> {
+        let dir = self.id_lists_dir();
+        fs::create_dir_all(&dir).map_err(io_err)?;
+        let tmp = dir.join(format!("list-{}.tmp", uuid::Uuid::new_v4()));
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(io_err)?;
+        Ok(IdListWriter {
+            tmp,
+            out: BufWriter::new(file),
+            digest: Sha256::new(),
+        })
+    }
+
+    /// Durably keeps `ids` as a list; returns its digest, for the audit entry to carry.
+    pub(crate) fn keep_id_list(&self, ids: &[EmployeeId]) -> Result<String, ServiceError> {
+        let mut list = self.id_list_writer()?;
+        for id in ids {
+            if let Err(e) = list.push(id) {
+                list.discard();
+                return Err(e);
+            }
+        }
+        list.keep()
+    }
+
+    /// A kept id list (`GET /v1/audit/id-lists/{sha256}`), checked against its digest first.
+    pub async fn id_list(
+        &self,
+        _grant: &AccessGranted,
+        digest: &str,
+    ) -> Result<Vec<u8>, ServiceError> {
+        if digest.len() != 64
+            || !digest
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        {
+            return Err(ServiceError::NotFound);
+        }
+        let path = self.id_lists_dir().join(format!("{digest}.ids"));
+        let bytes = tokio::fs::read(&path)
+            .await
+            .map_err(|_| ServiceError::NotFound)?;
+        if hex::encode(Sha256::digest(&bytes)) != digest {
+            tracing::error!(%digest, "a kept id list does not match its digest");
+            return Err(ServiceError::Internal);
+        }
+        Ok(bytes)
+    }
+}
