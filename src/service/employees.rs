@@ -2,12 +2,11 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
-use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
-use subtle::ConstantTimeEq;
 use utoipa::{IntoParams, ToSchema};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use super::idempotency::{IdempotencyKey, Replay};
 use super::{EmployeeView, Principal, RequestCtx, ServiceError, Vault, redact_numbers};
 use crate::audit::{Action, Outcome};
 use crate::auth::AccessGranted;
@@ -15,7 +14,7 @@ use crate::model::{
     BankAccount, EmployeeDraft, EmployeeId, EmployeeStatus, FieldError, FieldName, HomeAddress,
     NewEmployee, Patch, Ssn, ValidationErrors,
 };
-use crate::store::{EmployeeEntry, Loaded, StoreError, StoredEmployee, StoredIdempotency};
+use crate::store::{EmployeeEntry, Loaded, StoreError, StoredEmployee};
 
 /// `GET /v1/employees` parameters, as received.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
@@ -89,18 +88,6 @@ pub struct LookupRequest {
     /// `AAA-GG-SSSS` or 9 digits.
     #[schema(required, nullable = false)]
     pub ssn: Option<String>,
-}
-
-/// A validated `Idempotency-Key` and the keyed digest of the body it came with.
-#[derive(Debug, Clone)]
-pub struct IdempotencyKey {
-    key: String,
-    body_mac: [u8; 32],
-}
-
-enum Replay {
-    Done(Box<EmployeeView>),
-    Fresh(Option<Loaded<StoredIdempotency>>),
 }
 
 const MIN_REASON: usize = 10;
@@ -207,13 +194,9 @@ impl Vault {
                 return Err(err);
             }
         };
-        let reservation = idempotency.as_ref().map(|k| StoredIdempotency {
-            user_id: who.user_id,
-            key: k.key.clone(),
-            body_mac: k.body_mac,
-            employee_id: id,
-            created_at: now,
-        });
+        let reservation = idempotency
+            .as_ref()
+            .map(|k| k.reservation(who.user_id, id, now));
         let inserted = match &reservation {
             None => store.insert_employee(&rec),
             Some(r) => store.insert_employee_idempotent(&rec, Some((r, expired.as_ref()))),
@@ -241,66 +224,6 @@ impl Vault {
         }
         self.durable().await?;
         self.view(grant, &recorded, &rec)
-    }
-
-    /// Looks up an idempotency key: the original record (audited as a replay), a 409 for another
-    /// body, or `Fresh` (with the expired reservation to replace, if any) to go ahead.
-    async fn idempotent_replay(
-        &self,
-        who: &Principal,
-        ctx: &RequestCtx,
-        grant: &AccessGranted,
-        action: Action,
-        k: &IdempotencyKey,
-    ) -> Result<Replay, ServiceError> {
-        let Some(found) = self.inner.store.idempotency(&who.user_id, &k.key)? else {
-            return Ok(Replay::Fresh(None));
-        };
-        let expires = found
-            .value
-            .created_at
-            .checked_add(SignedDuration::from_hours(24))
-            .unwrap_or(Timestamp::MAX);
-        if expires <= self.now() {
-            return Ok(Replay::Fresh(Some(found)));
-        }
-        let employee = found.value.employee_id;
-        if !bool::from(found.value.body_mac.ct_eq(&k.body_mac)) {
-            let err = ServiceError::Conflict {
-                field: None,
-                message: "this Idempotency-Key was already used with a different request body"
-                    .into(),
-            };
-            return Err(self.fail(who, ctx, action, Some(employee), err).await);
-        }
-        let Some((_, rec)) = self.load_live(&employee)? else {
-            return Err(self
-                .fail(who, ctx, action, Some(employee), ServiceError::NotFound)
-                .await);
-        };
-        let mut e = self.entry(who, ctx, action, Outcome::Success);
-        e.employee_id = Some(employee);
-        e.reason = Some("idempotent replay: no new record".into());
-        let recorded = self.record(e).await?;
-        Ok(Replay::Done(Box::new(self.view(grant, &recorded, &rec)?)))
-    }
-
-    /// Validates an `Idempotency-Key` header (1-255 visible ASCII characters) and computes the
-    /// keyed digest of the body it is bound to.
-    pub fn idempotency_key(&self, key: &str, body: &[u8]) -> Result<IdempotencyKey, ServiceError> {
-        if !(1..=255).contains(&key.len()) || !key.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(ServiceError::BadRequest(
-                "Idempotency-Key must be 1-255 visible ASCII characters".into(),
-            ));
-        }
-        Ok(IdempotencyKey {
-            key: key.to_owned(),
-            body_mac: self
-                .inner
-                .keys
-                .index_key()
-                .mac(b"hrvault/idempotency/v1", body),
-        })
     }
 
     /// A write that was audited as successful did not apply (a concurrent request won a race,

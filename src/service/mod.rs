@@ -13,6 +13,7 @@ mod employees;
 mod error;
 mod flags;
 mod id_lists;
+mod idempotency;
 mod import;
 mod keys;
 mod lifecycle;
@@ -41,11 +42,12 @@ use crate::store::Store;
 pub use alerts::{AlertFilter, AlertPatch, AlertView, RiskRow};
 pub use audit_log::{AuditCheckpoint, VerifyReport};
 pub use employees::{
-    IdempotencyKey, ListPage, ListQuery, LookupRequest, RevealRequest, Revealed as RevealedFields,
+    ListPage, ListQuery, LookupRequest, RevealRequest, Revealed as RevealedFields,
 };
 pub use error::ServiceError;
 pub use flags::{FlagView, NewFlag};
 pub use id_lists::INLINE_IDS;
+pub use idempotency::IdempotencyKey;
 pub use import::{CsvDrafts, CsvRow, ImportError, ImportReport, RowError};
 pub use keys::RotateReport;
 pub use lifecycle::{InitOptions, InitOutcome, Layout, VaultError, data_dir_layout};
