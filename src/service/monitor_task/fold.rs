@@ -133,28 +133,19 @@ impl Vault {
             .collect())
     }
 
-    /// Whether these firings would change no more than evidence counts: no alert raised, no
-    /// evidence seq added, no status changed. Such a batch may wait to be written.
-    pub(super) fn counts_only(&self, firings: &[Firing]) -> Result<bool, StoreError> {
-        if firings.is_empty() {
-            return Ok(true);
-        }
-        Ok(self.fold_firings(firings)?.iter().all(|c| match c {
-            AlertChange::Raise { .. } => false,
-            AlertChange::Update { prev, next } => {
-                next.evidence_seqs == prev.value.evidence_seqs && next.status == prev.value.status
-            }
-        }))
-    }
-
-    /// Commits a batch; returns the rules of the alerts it raised.
+    /// Commits a batch; returns the rules of the alerts it raised. `folded` is
+    /// `fold_firings(firings)` if the caller already has it; a conflict folds again.
     pub(super) fn commit_firings(
         &self,
         firings: &[Firing],
+        mut folded: Option<Vec<AlertChange>>,
         cursor: MonitorCursor,
     ) -> Result<Vec<&'static str>, StoreError> {
         for _ in 0..5 {
-            let changes = self.fold_firings(firings)?;
+            let changes = match folded.take() {
+                Some(c) => c,
+                None => self.fold_firings(firings)?,
+            };
             match self.inner.store.commit_monitor(&changes, cursor) {
                 Ok(()) => {
                     return Ok(changes
@@ -171,6 +162,17 @@ impl Vault {
         }
         Err(StoreError::Conflict("alert"))
     }
+}
+
+/// Whether these changes touch no more than evidence counts: no alert raised, no evidence seq
+/// added, no status changed. A batch made only of such changes may wait to be written.
+pub(super) fn counts_only(changes: &[AlertChange]) -> bool {
+    changes.iter().all(|c| match c {
+        AlertChange::Raise { .. } => false,
+        AlertChange::Update { prev, next } => {
+            next.evidence_seqs == prev.value.evidence_seqs && next.status == prev.value.status
+        }
+    })
 }
 
 #[cfg(test)]

@@ -195,7 +195,7 @@ impl Runner {
                     };
                     let deferred = std::mem::take(&mut self.deferred);
                     let raised = v
-                        .commit_firings(&deferred, quiet)
+                        .commit_firings(&deferred, None, quiet)
                         .map_err(|e| e.to_string())?;
                     self.committed = self.processed;
                     self.committed_at = Instant::now();
@@ -237,13 +237,22 @@ impl Runner {
             };
             let may_wait = last - self.committed < CURSOR_EVERY_ENTRIES
                 && self.committed_at.elapsed() < self.cursor_every;
-            let raised = if may_wait && v.counts_only(&firings).map_err(|e| e.to_string())? {
+            let folded = if firings.is_empty() {
+                Vec::new()
+            } else {
+                v.fold_firings(&firings).map_err(|e| e.to_string())?
+            };
+            let raised = if may_wait && fold::counts_only(&folded) {
                 self.deferred.append(&mut firings);
                 Vec::new()
             } else {
+                // Folded against the stored alerts, which is all there is when nothing waits.
+                let reuse = self.deferred.is_empty().then_some(folded);
                 let mut all = std::mem::take(&mut self.deferred);
                 all.append(&mut firings);
-                let raised = v.commit_firings(&all, next).map_err(|e| e.to_string())?;
+                let raised = v
+                    .commit_firings(&all, reuse, next)
+                    .map_err(|e| e.to_string())?;
                 self.committed = last;
                 self.committed_at = Instant::now();
                 raised
