@@ -27,6 +27,7 @@ struct RawConfig {
 struct RawAuth {
     token_ttl_secs: Option<i64>,
     login_attempts_per_minute: Option<i64>,
+    lookups_per_minute: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -36,6 +37,7 @@ struct RawMonitor {
     excessive_access_threshold: Option<i64>,
     denied_probing_threshold: Option<i64>,
     bulk_reveal_threshold: Option<i64>,
+    lookup_miss_threshold: Option<i64>,
     business_hours: Option<String>,
     business_days: Option<String>,
     timezone: Option<String>,
@@ -52,6 +54,8 @@ pub struct AuthSettings {
     pub token_ttl_secs: u64,
     /// Failed password/secret attempts per username per minute before 429.
     pub login_attempts_per_minute: u32,
+    /// SSN lookups per user per minute before 429.
+    pub lookups_per_minute: u32,
 }
 
 /// Business hours as minutes since midnight, `start..end` (end exclusive; may wrap midnight).
@@ -81,6 +85,8 @@ pub struct MonitorSettings {
     pub excessive_access_threshold: u64,
     pub denied_probing_threshold: u64,
     pub bulk_reveal_threshold: u64,
+    /// Lookups that find nothing, per user and window, before `lookup_probing` fires.
+    pub lookup_miss_threshold: u64,
     pub business_hours: BusinessHours,
     /// Working days.
     pub business_days: Vec<Weekday>,
@@ -240,9 +246,11 @@ fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
 /// The key a `key = value` line names, only if it is a key this file may hold (or a department
 /// name under `[monitor.groups]`): a mistyped line could otherwise be the secret itself.
 fn key_named_on<'a>(line: &'a str, section: Option<&str>) -> Option<&'a str> {
-    const KEYS: [&str; 13] = [
+    const KEYS: [&str; 15] = [
         "token_ttl_secs",
         "login_attempts_per_minute",
+        "lookups_per_minute",
+        "lookup_miss_threshold",
         "window_secs",
         "excessive_access_threshold",
         "denied_probing_threshold",
@@ -324,6 +332,12 @@ impl Settings {
                     10,
                     100_000,
                 )? as u32,
+                lookups_per_minute: positive(
+                    "auth.lookups_per_minute",
+                    a.lookups_per_minute,
+                    30,
+                    100_000,
+                )? as u32,
             },
             monitor: MonitorSettings {
                 window_secs: positive("monitor.window_secs", m.window_secs, 3600, 30 * 86_400)?,
@@ -341,6 +355,11 @@ impl Settings {
                     "monitor.bulk_reveal_threshold",
                     m.bulk_reveal_threshold,
                     10,
+                )?,
+                lookup_miss_threshold: threshold(
+                    "monitor.lookup_miss_threshold",
+                    m.lookup_miss_threshold,
+                    5,
                 )?,
                 business_hours: parse_hours(m.business_hours.as_deref().unwrap_or("08:00-18:00"))?,
                 business_days: parse_days(m.business_days.as_deref().unwrap_or("Mon-Fri"))?,
@@ -366,7 +385,8 @@ mod tests {
             s.auth,
             AuthSettings {
                 token_ttl_secs: 900,
-                login_attempts_per_minute: 10
+                login_attempts_per_minute: 10,
+                lookups_per_minute: 30,
             }
         );
         assert_eq!(s.monitor.window_secs, 3600);

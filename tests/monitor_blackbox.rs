@@ -217,8 +217,12 @@ fn a_pip_flagged_users_read_raises_an_alert_and_their_reveal_is_refused() {
         .json(&json!({"fields": ["ssn"], "reason": "checking a payroll problem"}))
         .send();
     let problem = r.problem(403);
+    // The refusal does not tell the person they are flagged (CONTRACT rev 2).
+    let detail = problem["detail"].as_str().unwrap();
     assert!(
-        problem["detail"].as_str().unwrap().contains("restricted"),
+        detail == "not permitted for this account; contact your security team"
+            && !detail.contains("flag")
+            && !detail.contains("restrict"),
         "{problem}"
     );
     assert!(!r.text().contains(other["ssn"].as_str().unwrap_or("?")));

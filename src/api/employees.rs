@@ -12,10 +12,10 @@ use super::openapi::{
     BadRequest, Conflict, Forbidden, Internal, Invalid, NotFound, PayloadTooLarge,
     PreconditionFailed, Unauthorized, Unavailable,
 };
-use crate::auth::Permission;
 use crate::model::{EmployeeDraft, EmployeePatch};
 use crate::service::{
-    EmployeeView, ListPage, ListQuery, LookupRequest, RevealRequest, RevealedFields, Vault,
+    EmployeeView, ListPage, ListQuery, LookupRequest, RecordRef, RevealRequest, RevealedFields,
+    ServiceError, Vault,
 };
 
 pub(super) fn router() -> OpenApiRouter<Vault> {
@@ -24,6 +24,12 @@ pub(super) fn router() -> OpenApiRouter<Vault> {
         .routes(routes!(lookup))
         .routes(routes!(read, update, remove))
         .routes(routes!(reveal))
+}
+
+/// A body parsed at the edge; a malformed one reaches the service as its 400, so the policy
+/// still decides first (a caller without the role gets 403 whatever they send).
+fn parsed<T: serde::de::DeserializeOwned>(body: bytes::Bytes) -> Result<T, ServiceError> {
+    parse_json(body).map_err(|e| e.0)
 }
 
 fn with_etag(status: StatusCode, view: &EmployeeView) -> Response {
@@ -85,16 +91,13 @@ async fn create(
     headers: HeaderMap,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    let grant = v.guard(&p, &ctx, Permission::EmployeeCreate, None).await?;
     // The key binds to the exact body bytes; computed before parsing wipes the buffer.
-    let idempotency = match headers.get("idempotency-key") {
-        None => None,
-        Some(h) => Some(v.idempotency_key(h.to_str().unwrap_or("\u{0}"), &body)?),
-    };
-    let draft: EmployeeDraft = parse_json(body)?;
-    let view = v
-        .create_employee(&p, &ctx, &grant, draft, false, idempotency)
-        .await?;
+    let idempotency = headers
+        .get("idempotency-key")
+        .map(|h| v.idempotency_key(h.to_str().unwrap_or("\u{0}"), &body))
+        .transpose();
+    let draft = parsed::<EmployeeDraft>(body);
+    let view = v.create_employee(&p, &ctx, draft, idempotency).await?;
     Ok(created(&view))
 }
 
@@ -125,12 +128,8 @@ async fn list(
     Ctx(ctx): Ctx,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let grant = v.guard(&p, &ctx, Permission::EmployeeList, None).await?;
-    let q: ListQuery = parse_query(q.as_deref())?;
-    Ok(json(
-        StatusCode::OK,
-        &v.list_employees(&p, &ctx, &grant, q).await?,
-    ))
+    let q = parse_query::<ListQuery>(q.as_deref()).map_err(|e| e.0);
+    Ok(json(StatusCode::OK, &v.list_employees(&p, &ctx, q).await?))
 }
 
 /// Read one record, masked by role (roles `hr`, `payroll`, `security`).
@@ -157,12 +156,10 @@ async fn read(
     Ctx(ctx): Ctx,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let grant = v
-        .guard(&p, &ctx, Permission::EmployeeRead, id.parse().ok())
-        .await?;
+    let id = RecordRef::parse(&id);
     Ok(with_etag(
         StatusCode::OK,
-        &v.get_employee(&p, &ctx, &grant, &id).await?,
+        &v.get_employee(&p, &ctx, id).await?,
     ))
 }
 
@@ -205,17 +202,14 @@ async fn update(
     headers: HeaderMap,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    let grant = v
-        .guard(&p, &ctx, Permission::EmployeeUpdate, id.parse().ok())
-        .await?;
-    let patch: EmployeePatch = parse_json(body)?;
+    let patch = parsed::<EmployeePatch>(body);
     let if_match = headers
         .get(header::IF_MATCH)
-        .map(|h| h.to_str().unwrap_or("\u{0}"));
+        .map(|h| h.to_str().unwrap_or("\u{0}").to_owned());
+    let id = RecordRef::parse(&id);
     Ok(with_etag(
         StatusCode::OK,
-        &v.update_employee(&p, &ctx, &grant, &id, if_match, patch)
-            .await?,
+        &v.update_employee(&p, &ctx, id, if_match, patch).await?,
     ))
 }
 
@@ -243,10 +237,7 @@ async fn remove(
     Ctx(ctx): Ctx,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let grant = v
-        .guard(&p, &ctx, Permission::EmployeeDelete, id.parse().ok())
-        .await?;
-    v.delete_employee(&p, &ctx, &grant, &id).await?;
+    v.delete_employee(&p, &ctx, RecordRef::parse(&id)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -281,15 +272,13 @@ async fn reveal(
     Path(id): Path<String>,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    let grant = v
-        .guard(&p, &ctx, Permission::EmployeeReveal, id.parse().ok())
-        .await?;
-    let req: RevealRequest = parse_json(body)?;
-    let plaintext = v.reveal(&p, &ctx, &grant, &id, req).await?;
+    let req = parsed::<RevealRequest>(body);
+    let plaintext = v.reveal(&p, &ctx, RecordRef::parse(&id), req).await?;
+    // The zeroizing buffer itself becomes the body (no copy): wiped when hyper drops it.
     Ok((
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json")],
-        plaintext.to_vec(),
+        bytes::Bytes::from_owner(plaintext),
     )
         .into_response())
 }
@@ -322,10 +311,6 @@ async fn lookup(
     Ctx(ctx): Ctx,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    let grant = v.guard(&p, &ctx, Permission::EmployeeLookup, None).await?;
-    let req: LookupRequest = parse_json(body)?;
-    Ok(with_etag(
-        StatusCode::OK,
-        &v.lookup(&p, &ctx, &grant, req).await?,
-    ))
+    let req = parsed::<LookupRequest>(body);
+    Ok(with_etag(StatusCode::OK, &v.lookup(&p, &ctx, req).await?))
 }

@@ -14,7 +14,6 @@ use super::openapi::{
     BadRequest, Conflict, Forbidden, Internal, Invalid, NotFound, PayloadTooLarge, Unauthorized,
     Unavailable,
 };
-use crate::auth::Permission;
 use crate::model::EmployeeDraft;
 use crate::service::{
     AlertFilter, AlertPatch, AlertView, EmployeeView, FlagView, NewFlag, RiskRow, Vault,
@@ -80,11 +79,10 @@ async fn create_flag(
     Ctx(ctx): Ctx,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    let grant = v.guard(&p, &ctx, Permission::HrFlagCreate, None).await?;
-    let req: NewFlag = parse_json(body)?;
+    let req = parse_json::<NewFlag>(body).map_err(|e| e.0);
     Ok(json(
         StatusCode::CREATED,
-        &v.create_flag(&p, &ctx, &grant, req).await?,
+        &v.create_flag(&p, &ctx, req).await?,
     ))
 }
 
@@ -108,11 +106,10 @@ async fn list_flags(
     Auth(p): Auth,
     Ctx(ctx): Ctx,
 ) -> Result<Response, ApiError> {
-    let grant = v.guard(&p, &ctx, Permission::HrFlagRead, None).await?;
     Ok(json(
         StatusCode::OK,
         &Flags {
-            flags: v.list_flags(&grant),
+            flags: v.list_flags(&p, &ctx).await?,
         },
     ))
 }
@@ -141,8 +138,7 @@ async fn clear_flag(
     Ctx(ctx): Ctx,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let grant = v.guard(&p, &ctx, Permission::HrFlagDelete, None).await?;
-    v.clear_flag(&p, &ctx, &grant, &id).await?;
+    v.clear_flag(&p, &ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -170,12 +166,11 @@ async fn list_alerts(
     Ctx(ctx): Ctx,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let grant = v.guard(&p, &ctx, Permission::AlertsRead, None).await?;
     let filter: AlertFilter = parse_query(q.as_deref())?;
     Ok(json(
         StatusCode::OK,
         &Alerts {
-            alerts: v.list_alerts(&grant, filter)?,
+            alerts: v.list_alerts(&p, &ctx, filter).await?,
         },
     ))
 }
@@ -209,11 +204,10 @@ async fn update_alert(
     Path(id): Path<String>,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    let grant = v.guard(&p, &ctx, Permission::AlertsUpdate, None).await?;
-    let req: AlertPatch = parse_json(body)?;
+    let req = parse_json::<AlertPatch>(body).map_err(|e| e.0);
     Ok(json(
         StatusCode::OK,
-        &v.update_alert(&p, &ctx, &grant, &id, req).await?,
+        &v.update_alert(&p, &ctx, &id, req).await?,
     ))
 }
 
@@ -233,11 +227,10 @@ async fn update_alert(
     security(("bearerAuth" = []))
 )]
 async fn risk(State(v): State<Vault>, Auth(p): Auth, Ctx(ctx): Ctx) -> Result<Response, ApiError> {
-    let grant = v.guard(&p, &ctx, Permission::RiskRead, None).await?;
     Ok(json(
         StatusCode::OK,
         &Risk {
-            users: v.risk(&grant)?,
+            users: v.risk(&p, &ctx).await?,
         },
     ))
 }
@@ -277,12 +270,6 @@ async fn create_honeytoken(
     Ctx(ctx): Ctx,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    let grant = v
-        .guard(&p, &ctx, Permission::HoneytokenCreate, None)
-        .await?;
-    let draft: EmployeeDraft = parse_json(body)?;
-    Ok(created(
-        &v.create_employee(&p, &ctx, &grant, draft, true, None)
-            .await?,
-    ))
+    let draft = parse_json::<EmployeeDraft>(body).map_err(|e| e.0);
+    Ok(created(&v.create_honeytoken(&p, &ctx, draft).await?))
 }

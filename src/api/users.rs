@@ -13,7 +13,6 @@ use super::openapi::{
     BadRequest, Conflict, Forbidden, Internal, Invalid, NotFound, PayloadTooLarge, Unauthorized,
     Unavailable,
 };
-use crate::auth::Permission;
 use crate::service::{NewUser, UserPatch, UserView, Vault};
 
 /// Keeps each user's field order (a `json!` map would sort the keys).
@@ -59,11 +58,10 @@ async fn create(
     Ctx(ctx): Ctx,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    let grant = v.guard(&p, &ctx, Permission::UsersManage, None).await?;
-    let req: NewUser = parse_json(body)?;
+    let req = parse_json::<NewUser>(body).map_err(|e| e.0);
     Ok(json(
         StatusCode::CREATED,
-        &v.create_user(&p, &ctx, &grant, req).await?,
+        &v.create_user(&p, &ctx, req).await?,
     ))
 }
 
@@ -83,8 +81,7 @@ async fn create(
     security(("bearerAuth" = []))
 )]
 async fn list(State(v): State<Vault>, Auth(p): Auth, Ctx(ctx): Ctx) -> Result<Response, ApiError> {
-    let grant = v.guard(&p, &ctx, Permission::UsersManage, None).await?;
-    let users = v.list_users(&grant).await?;
+    let users = v.list_users(&p, &ctx).await?;
     Ok(json(StatusCode::OK, &Users { users }))
 }
 
@@ -120,11 +117,10 @@ async fn update(
     Path(id): Path<String>,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    let grant = v.guard(&p, &ctx, Permission::UsersManage, None).await?;
-    let patch: UserPatch = parse_json(body)?;
+    let patch = parse_json::<UserPatch>(body).map_err(|e| e.0);
     Ok(json(
         StatusCode::OK,
-        &v.update_user(&p, &ctx, &grant, &id, patch).await?,
+        &v.update_user(&p, &ctx, &id, patch).await?,
     ))
 }
 
@@ -152,8 +148,7 @@ async fn remove(
     Ctx(ctx): Ctx,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let grant = v.guard(&p, &ctx, Permission::UsersManage, None).await?;
-    v.delete_user(&p, &ctx, &grant, &id).await?;
+    v.delete_user(&p, &ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -184,10 +179,9 @@ async fn rotate_secret(
     Ctx(ctx): Ctx,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let grant = v.guard(&p, &ctx, Permission::UsersManage, None).await?;
     Ok(json(
         StatusCode::OK,
-        &v.rotate_client_secret(&p, &ctx, &grant, &id).await?,
+        &v.rotate_client_secret(&p, &ctx, &id).await?,
     ))
 }
 
@@ -216,7 +210,6 @@ async fn revoke_secret(
     Ctx(ctx): Ctx,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let grant = v.guard(&p, &ctx, Permission::UsersManage, None).await?;
-    v.revoke_client_secret(&p, &ctx, &grant, &id).await?;
+    v.revoke_client_secret(&p, &ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -25,7 +25,7 @@ pub use reader::{AuditQuery, AuditReader, QueryPage, Tail};
 pub use segment::{Head, RecoveryReport, SegmentDir};
 pub use verify::{ChainVerifier, HeadView, Verdict, verify_data_dir, verify_reader};
 pub use writer::{
-    AuditLog, AuditRecorded, CommitObserver, Durable, FileSink, LogSink, StoreSync, WriterStats,
+    AuditLog, CommitObserver, Durable, FileSink, LogSink, Recorded, StoreSync, WriterStats,
 };
 
 /// Why an entry could not be recorded: the request must fail closed (503).

@@ -20,23 +20,64 @@ use parking_lot::RwLock;
 use tokio::sync::oneshot;
 
 use super::AuditError;
-use super::entry::NewEntry;
+use super::entry::{Action, NewEntry};
 use super::segment::{Head, SEGMENT_MAX_BYTES, SegmentDir, sync_dir};
 use crate::clock::{SharedClock, rfc3339};
+use crate::model::EmployeeId;
 
 const MAX_BATCH: usize = 4096;
 
-/// Proof that an entry is durably in the chain. Only the writer mints it; decrypting employee
-/// data requires one (DESIGN §7.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AuditRecorded {
+/// Proof that an entry is durably in the chain, bound to what it recorded: its action and the
+/// record(s) it names. Only the writer mints it (its fields are private and it is neither `Clone`
+/// nor `Copy`); opening a record's plaintext requires one naming that very record (DESIGN §8), so
+/// an entry about record A cannot unlock record B.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Recorded {
     seq: u64,
+    action: Action,
+    employee: Option<EmployeeId>,
+    /// Sorted, for `covers`: the records of a multi-record entry (list, inline export ids).
+    employees: Option<Box<[EmployeeId]>>,
 }
 
-impl AuditRecorded {
+impl Recorded {
+    fn of(seq: u64, entry: &NewEntry) -> Self {
+        let employees = entry.employee_ids.as_ref().map(|ids| {
+            let mut ids = ids.clone().into_boxed_slice();
+            ids.sort_unstable();
+            ids
+        });
+        Self {
+            seq,
+            action: entry.action,
+            employee: entry.employee_id,
+            employees,
+        }
+    }
+
     /// The entry's sequence number.
-    pub fn seq(self) -> u64 {
+    pub fn seq(&self) -> u64 {
         self.seq
+    }
+
+    /// The action the entry recorded.
+    pub fn action(&self) -> Action {
+        self.action
+    }
+
+    /// Whether the entry names no record at all (an export past the inline limit names its
+    /// records by the digest of their id list instead).
+    pub fn names_no_record(&self) -> bool {
+        self.employee.is_none() && self.employees.is_none()
+    }
+
+    /// Whether the entry names `id`, as its `employee_id` or among its `employee_ids`.
+    pub fn covers(&self, id: &EmployeeId) -> bool {
+        self.employee.as_ref() == Some(id)
+            || self
+                .employees
+                .as_ref()
+                .is_some_and(|ids| ids.binary_search(id).is_ok())
     }
 }
 
@@ -110,7 +151,7 @@ enum Request {
     Append(
         NewEntry,
         bool,
-        oneshot::Sender<Result<AuditRecorded, AuditError>>,
+        oneshot::Sender<Result<Recorded, AuditError>>,
     ),
     SyncStore(oneshot::Sender<Result<Durable, AuditError>>),
 }
@@ -206,7 +247,7 @@ impl AuditLog {
     }
 
     /// Appends an entry and waits until it is durable.
-    pub async fn append(&self, entry: NewEntry) -> Result<AuditRecorded, AuditError> {
+    pub async fn append(&self, entry: NewEntry) -> Result<Recorded, AuditError> {
         let (tx, rx) = oneshot::channel();
         self.tx
             .send(Request::Append(entry, false, tx))
@@ -217,10 +258,7 @@ impl AuditLog {
     /// Appends an entry and, in the same group commit, makes every store write applied so far
     /// durable: for writes that must be on disk before the next step refers to them (a new key
     /// slot before the record that points at it).
-    pub async fn append_and_sync_store(
-        &self,
-        entry: NewEntry,
-    ) -> Result<AuditRecorded, AuditError> {
+    pub async fn append_and_sync_store(&self, entry: NewEntry) -> Result<Recorded, AuditError> {
         let (tx, rx) = oneshot::channel();
         self.tx
             .send(Request::Append(entry, true, tx))
@@ -339,9 +377,9 @@ impl Worker {
                     let mut seq = start_seq;
                     for req in batch {
                         match req {
-                            Request::Append(_, _, reply) => {
+                            Request::Append(entry, _, reply) => {
                                 seq += 1;
-                                let _ = reply.send(Ok(AuditRecorded { seq }));
+                                let _ = reply.send(Ok(Recorded::of(seq, &entry)));
                             }
                             Request::SyncStore(reply) => {
                                 let _ = reply.send(Ok(Durable(())));

@@ -9,5 +9,5 @@ mod token;
 
 pub use form::{ClientCredentials, TokenRequestError, parse_client_credentials};
 pub use limiter::{FailureLimiter, HashSlots, RateLimited};
-pub use policy::{AccessGranted, Denied, FieldView, Permission, authorize, field_view};
+pub use policy::{FieldView, Permission, field_view};
 pub use token::{AUDIENCE, Claims, ISSUER, TokenError, TokenService};

@@ -1,8 +1,6 @@
 //! Who may do what (CONTRACT §2 Roles and the route table), and how each role sees sensitive
-//! fields on reads.
-//!
-//! `AccessGranted` can only be minted by `authorize`; the service requires one before it touches
-//! a record, so a forgotten policy check does not compile.
+//! fields on reads: the tables only. Decisions — these tables plus the record-level rules — are
+//! made in one place, `service::access`, which mints the proofs the record wing requires.
 
 use crate::model::Role;
 
@@ -74,44 +72,6 @@ impl Permission {
     }
 }
 
-/// Proof that the policy allowed `permission` to `role`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AccessGranted {
-    role: Role,
-    permission: Permission,
-}
-
-impl AccessGranted {
-    /// The role that was granted.
-    pub fn role(&self) -> Role {
-        self.role
-    }
-
-    /// What was granted.
-    pub fn permission(&self) -> Permission {
-        self.permission
-    }
-}
-
-/// The policy refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("role {role} may not {}", permission.describe())]
-pub struct Denied {
-    /// Who asked.
-    pub role: Role,
-    /// For what.
-    pub permission: Permission,
-}
-
-/// Checks `role` against the route table.
-pub fn authorize(role: Role, permission: Permission) -> Result<AccessGranted, Denied> {
-    if permission.roles().contains(&role) {
-        Ok(AccessGranted { role, permission })
-    } else {
-        Err(Denied { role, permission })
-    }
-}
-
 /// How a role sees the sensitive fields on reads (full values only via reveal or export).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldView {
@@ -122,8 +82,8 @@ pub enum FieldView {
 }
 
 /// The masking table of CONTRACT §2.
-pub fn field_view(grant: &AccessGranted) -> FieldView {
-    match grant.role {
+pub fn field_view(role: Role) -> FieldView {
+    match role {
         Role::Hr | Role::Payroll => FieldView::Masked,
         Role::Security | Role::Admin | Role::Auditor => FieldView::Absent,
     }
@@ -146,15 +106,15 @@ mod tests {
             EmployeeLookup,
             PayrollExport,
         ] {
-            assert!(authorize(Role::Admin, p).is_err(), "{p:?}");
-            assert!(authorize(Role::Auditor, p).is_err(), "{p:?}");
+            assert!(!p.roles().contains(&Role::Admin), "{p:?}");
+            assert!(!p.roles().contains(&Role::Auditor), "{p:?}");
         }
     }
 
     #[test]
     fn route_table() {
         use Permission::*;
-        let allowed = |r: Role, p: Permission| authorize(r, p).is_ok();
+        let allowed = |r: Role, p: Permission| p.roles().contains(&r);
         assert!(allowed(Role::Hr, EmployeeCreate) && !allowed(Role::Payroll, EmployeeCreate));
         assert!(allowed(Role::Security, EmployeeRead) && !allowed(Role::Security, EmployeeReveal));
         assert!(allowed(Role::Payroll, PayrollExport) && !allowed(Role::Hr, PayrollExport));
@@ -164,13 +124,7 @@ mod tests {
                 && !allowed(Role::Hr, AuditRead)
         );
         assert!(allowed(Role::Hr, HrFlagCreate) && !allowed(Role::Hr, HrFlagRead));
-        assert_eq!(
-            field_view(&authorize(Role::Security, EmployeeRead).unwrap()),
-            FieldView::Absent
-        );
-        assert_eq!(
-            field_view(&authorize(Role::Payroll, EmployeeRead).unwrap()),
-            FieldView::Masked
-        );
+        assert_eq!(field_view(Role::Security), FieldView::Absent);
+        assert_eq!(field_view(Role::Payroll), FieldView::Masked);
     }
 }

@@ -210,10 +210,6 @@ pub(super) async fn demo(listen: SocketAddr) -> Result<(), CliError> {
     };
 
     let admin = vault.principal_named("admin").map_err(err)?;
-    let admin_grant = vault
-        .guard(&admin, &ctx, crate::auth::Permission::UsersManage, None)
-        .await
-        .map_err(err)?;
     let mut lines = vec![format!(
         "role=admin username=admin password={}",
         admin_pw.expose_secret()
@@ -228,7 +224,7 @@ pub(super) async fn demo(listen: SocketAddr) -> Result<(), CliError> {
             kind: None,
         };
         vault
-            .create_user(&admin, &ctx, &admin_grant, req)
+            .create_user(&admin, &ctx, Ok(req))
             .await
             .map_err(err)?;
         lines.push(format!(
@@ -238,16 +234,12 @@ pub(super) async fn demo(listen: SocketAddr) -> Result<(), CliError> {
     }
 
     let hr = vault.principal_named("hr").map_err(err)?;
-    let hr_grant = vault
-        .guard(&hr, &ctx, crate::auth::Permission::EmployeeCreate, None)
-        .await
-        .map_err(err)?;
     let mut seed = [0u8; 8];
     getrandom::fill(&mut seed).map_err(err)?;
     let mut synth = Synth(u64::from_le_bytes(seed) | 1);
     for i in 0..25 {
         vault
-            .create_employee(&hr, &ctx, &hr_grant, synth.draft(i), false, None)
+            .create_employee(&hr, &ctx, Ok(synth.draft(i)), Ok(None))
             .await
             .map_err(err)?;
     }

@@ -39,6 +39,7 @@ named_enum!(
         DeniedProbing => "denied_probing",
         OffHoursAccess => "off_hours_access",
         BulkReveal => "bulk_reveal",
+        LookupProbing => "lookup_probing",
     }
 );
 
@@ -54,9 +55,10 @@ impl Rule {
             Rule::HrFlaggedAccess | Rule::TerminatedUserAccess | Rule::ExcessiveAccess => {
                 Severity::High
             }
-            Rule::LayoffWatchlistAccess | Rule::DeniedProbing | Rule::BulkReveal => {
-                Severity::Medium
-            }
+            Rule::LayoffWatchlistAccess
+            | Rule::DeniedProbing
+            | Rule::BulkReveal
+            | Rule::LookupProbing => Severity::Medium,
             Rule::HoneytokenAccess => Severity::Critical,
             Rule::OffHoursAccess => Severity::Low,
         }

@@ -11,6 +11,7 @@
 mod draft;
 mod ids;
 mod insider;
+mod reason;
 mod role;
 mod sealed;
 mod sensitive;
@@ -22,6 +23,7 @@ mod validate;
 pub use draft::{AddressDraft, BankDraft, EmployeeDraft, EmployeePatch, Patch};
 pub use ids::{AlertId, EmployeeId, FlagId, IdParseError, UserId};
 pub use insider::{AlertStatus, FlagKind, Rule, Severity};
+pub use reason::{MAX_KEPT_DIGITS, Reason, redact_numbers};
 pub use role::{Role, UserKind};
 pub use sealed::{BlindIndex, FieldName, RecordKeyRef, Sealed, WrappedRecordKey};
 pub use sensitive::{

@@ -12,7 +12,7 @@ mod rules;
 mod webhook;
 
 pub use crate::model::{FlagKind, Rule, Severity};
-pub use event::{Event, EventKind, TERMINATED_REASON};
+pub use event::{COMPARED_REASON, Event, EventKind, LOOKUP_MISS_REASON, TERMINATED_REASON};
 pub use risk::{RiskInput, risk_score, severity_weight};
 pub use rules::{Directory, Engine, Firing, FlagView};
 pub use webhook::signature as webhook_signature;

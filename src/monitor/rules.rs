@@ -1,4 +1,4 @@
-//! The eight rules of CONTRACT §2 and their sliding windows.
+//! The nine rules of CONTRACT §2 and their sliding windows.
 //!
 //! The engine fires on every qualifying event; the alert store folds firings into at most one
 //! open alert per (rule, user) per window, so `observe` can be called again for the same event
@@ -71,6 +71,7 @@ struct Windows {
     distinct: HashMap<EmployeeId, u32>,
     reveals: VecDeque<(Timestamp, u64)>,
     denied: VecDeque<(Timestamp, u64)>,
+    misses: VecDeque<(Timestamp, u64)>,
     /// When each threshold rule last fired with its whole window as evidence: until one window
     /// has passed, later firings carry only their own event (the alert store already holds
     /// the rest), so a fast reader costs O(1) per event, not O(window).
@@ -94,6 +95,9 @@ impl Windows {
         }
         while self.denied.front().is_some_and(|r| r.0 <= cutoff) {
             self.denied.pop_front();
+        }
+        while self.misses.front().is_some_and(|r| r.0 <= cutoff) {
+            self.misses.pop_front();
         }
     }
 
@@ -119,7 +123,10 @@ impl Windows {
     }
 
     fn is_empty(&self) -> bool {
-        self.reads.is_empty() && self.reveals.is_empty() && self.denied.is_empty()
+        self.reads.is_empty()
+            && self.reveals.is_empty()
+            && self.denied.is_empty()
+            && self.misses.is_empty()
     }
 }
 
@@ -191,6 +198,7 @@ impl Engine {
                 }
             }
             EventKind::Denied => w.denied.push_back((ev.ts, ev.seq)),
+            EventKind::LookupMiss => w.misses.push_back((ev.ts, ev.seq)),
             _ => {}
         }
         Some(w)
@@ -222,10 +230,12 @@ impl Engine {
             .to_owned();
 
         // Honeytokens: any touch of a decoy, by anyone, whatever the group.
-        if matches!(
-            ev.kind,
-            EventKind::Read | EventKind::Reveal | EventKind::Touch
-        ) && let Some(decoy) = ev.employees.iter().find(|e| dir.is_honeytoken(e))
+        if (ev.touches
+            || matches!(
+                ev.kind,
+                EventKind::Read | EventKind::Reveal | EventKind::Touch
+            ))
+            && let Some(decoy) = ev.employees.iter().find(|e| dir.is_honeytoken(e))
         {
             fire(
                 &mut out,
@@ -258,6 +268,7 @@ impl Engine {
             self.settings.excessive_access_threshold,
             self.settings.denied_probing_threshold,
             self.settings.bulk_reveal_threshold,
+            self.settings.lookup_miss_threshold,
         );
         let off_hours = ev.is_read() && !self.in_business_hours(ev.ts);
         let window = self.window;
@@ -339,6 +350,17 @@ impl Engine {
                 thresholds.1
             );
             fire(&mut out, Rule::DeniedProbing, None, summary, evidence);
+        }
+        if ev.kind == EventKind::LookupMiss && w.misses.len() as u64 > thresholds.3 {
+            let evidence = w.evidence(Rule::LookupProbing, ev, window, |w| {
+                dedup(w.misses.iter().map(|r| r.1))
+            });
+            let summary = format!(
+                "{who} made {} lookups that found no record within the window (threshold {})",
+                w.misses.len(),
+                thresholds.3
+            );
+            fire(&mut out, Rule::LookupProbing, None, summary, evidence);
         }
         out
     }

@@ -7,7 +7,6 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{Principal, RequestCtx, ServiceError, Vault};
 use crate::audit::{Action, Outcome};
-use crate::auth::AccessGranted;
 use crate::clock::rfc3339;
 use crate::model::{AlertId, AlertStatus, Rule, Severity, UserId};
 use crate::monitor::{RiskInput, risk_score};
@@ -105,11 +104,15 @@ const MAX_NOTE: usize = 2000;
 
 impl Vault {
     /// `GET /v1/alerts`, newest first.
-    pub fn list_alerts(
+    pub async fn list_alerts(
         &self,
-        _grant: &AccessGranted,
+        who: &Principal,
+        ctx: &RequestCtx,
         f: AlertFilter,
     ) -> Result<Vec<AlertView>, ServiceError> {
+        let _grant = self
+            .authorize::<crate::service::access::ReadAlerts>(who, ctx, None, None)
+            .await?;
         let status = f
             .status
             .as_deref()
@@ -155,10 +158,13 @@ impl Vault {
         &self,
         who: &Principal,
         ctx: &RequestCtx,
-        _grant: &AccessGranted,
         id: &str,
-        patch: AlertPatch,
+        patch: Result<AlertPatch, ServiceError>,
     ) -> Result<AlertView, ServiceError> {
+        let _grant = self
+            .authorize::<crate::service::access::TriageAlerts>(who, ctx, None, None)
+            .await?;
+        let patch = patch?;
         let action = Action::AlertUpdate;
         let status = match patch.status.as_deref() {
             None => None,
@@ -205,6 +211,20 @@ impl Vault {
                 )
                 .await);
         }
+        let subject = match id.parse::<AlertId>() {
+            Ok(id) => self.inner.store.alert(&id)?.map(|l| l.value.user_id),
+            Err(_) => None,
+        };
+        let _grant = self
+            .bind_subject(
+                who,
+                ctx,
+                _grant,
+                None,
+                subject.flatten(),
+                "alerts about you cannot be triaged by you",
+            )
+            .await?;
         for _attempt in 0..3 {
             let loaded = match id.parse::<AlertId>() {
                 Ok(id) => self.inner.store.alert(&id)?,
@@ -258,7 +278,14 @@ impl Vault {
     }
 
     /// `GET /v1/risk`: every user with any alert, highest score first.
-    pub fn risk(&self, _grant: &AccessGranted) -> Result<Vec<RiskRow>, ServiceError> {
+    pub async fn risk(
+        &self,
+        who: &Principal,
+        ctx: &RequestCtx,
+    ) -> Result<Vec<RiskRow>, ServiceError> {
+        let _grant = self
+            .authorize::<crate::service::access::ReadRisk>(who, ctx, None, None)
+            .await?;
         let now = self.now();
         let mut by_user: BTreeMap<UserId, (Option<String>, Vec<RiskInput>, usize)> =
             BTreeMap::new();

@@ -4,9 +4,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::Serialize;
 
-use super::{ServiceError, Vault};
+use super::{Principal, RequestCtx, ServiceError, Vault};
 use crate::audit::{AuditQuery, QueryPage, Verdict, checkpoint_message, verify_data_dir};
-use crate::auth::AccessGranted;
 use crate::clock::rfc3339;
 
 /// `GET /v1/audit/verify` body.
@@ -48,9 +47,14 @@ impl Vault {
     /// audited (it would move the head on every look); denials are.
     pub async fn query_audit(
         &self,
-        _grant: &AccessGranted,
-        q: AuditQuery,
+        who: &Principal,
+        ctx: &RequestCtx,
+        q: Result<AuditQuery, ServiceError>,
     ) -> Result<QueryPage, ServiceError> {
+        let _grant = self
+            .authorize::<crate::service::access::ReadAudit>(who, ctx, None, None)
+            .await?;
+        let q = q?;
         let reader = self.inner.reader.clone();
         let head = self.inner.audit.head().seq;
         tokio::task::spawn_blocking(move || reader.query(&q, head))
@@ -63,7 +67,14 @@ impl Vault {
     }
 
     /// `GET /v1/audit/verify`: the whole chain up to the committed head.
-    pub async fn verify_audit(&self, _grant: &AccessGranted) -> Result<VerifyReport, ServiceError> {
+    pub async fn verify_audit(
+        &self,
+        who: &Principal,
+        ctx: &RequestCtx,
+    ) -> Result<VerifyReport, ServiceError> {
+        let _grant = self
+            .authorize::<crate::service::access::ReadAudit>(who, ctx, None, None)
+            .await?;
         let dir = self.inner.data_dir.join("audit");
         let head = self.inner.audit.head().seq;
         let verdict = tokio::task::spawn_blocking(move || verify_data_dir(&dir, Some(head)))
@@ -91,17 +102,24 @@ impl Vault {
     }
 
     /// `GET /v1/audit/head`.
-    pub fn audit_checkpoint(&self, _grant: &AccessGranted) -> AuditCheckpoint {
+    pub async fn audit_checkpoint(
+        &self,
+        who: &Principal,
+        ctx: &RequestCtx,
+    ) -> Result<AuditCheckpoint, ServiceError> {
+        let _grant = self
+            .authorize::<crate::service::access::ReadAudit>(who, ctx, None, None)
+            .await?;
         let head = self.inner.audit.head();
         let ts = rfc3339(self.now());
         let key = self.inner.keys.checkpoint_key();
         let signature = key.sign(&checkpoint_message(head.seq, &head.hash, &ts));
-        AuditCheckpoint {
+        Ok(AuditCheckpoint {
             seq: head.seq,
             hash: head.hash,
             ts,
             signature: B64.encode(signature),
             public_key: B64.encode(key.public_key()),
-        }
+        })
     }
 }

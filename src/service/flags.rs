@@ -8,7 +8,6 @@ use utoipa::ToSchema;
 
 use super::{Principal, RequestCtx, ServiceError, Vault};
 use crate::audit::{Action, Actor, NewEntry, Outcome};
-use crate::auth::AccessGranted;
 use crate::clock::rfc3339;
 use crate::model::{EmployeeId, FieldError, FlagId, FlagKind, ValidationErrors, parse_date};
 use crate::monitor::FlagView as RuleFlag;
@@ -96,27 +95,17 @@ impl Vault {
             .collect()
     }
 
-    /// Why `who` may not reveal now: an active pip, disciplinary or layoff flag on their own
-    /// record while restriction is on (whatever their monitoring group).
-    pub(crate) fn reveal_restriction(&self, who: &Principal) -> Option<&'static str> {
-        if !self.inner.settings.monitor.restrict_flagged {
-            return None;
-        }
-        let kinds = self.active_flags(&who.employee_id?);
-        kinds
-            .iter()
-            .any(|k| matches!(k, FlagKind::Pip | FlagKind::Disciplinary | FlagKind::Layoff))
-            .then_some("reveal is restricted while an HR flag is active on your employee record")
-    }
-
     /// `POST /v1/hr-flags`.
     pub async fn create_flag(
         &self,
         who: &Principal,
         ctx: &RequestCtx,
-        _grant: &AccessGranted,
-        req: NewFlag,
+        req: Result<NewFlag, ServiceError>,
     ) -> Result<FlagView, ServiceError> {
+        let _grant = self
+            .authorize::<crate::service::access::CreateFlag>(who, ctx, None, None)
+            .await?;
+        let req = req?;
         let action = Action::HrFlagCreate;
         let mut errs = Vec::new();
         let kind = match req.kind.as_deref() {
@@ -195,17 +184,16 @@ impl Vault {
                 .fail(who, ctx, action, None, ServiceError::NotFound)
                 .await);
         };
-        if who.employee_id == Some(employee) {
-            return Err(self
-                .deny(
-                    who,
-                    ctx,
-                    Some(employee),
-                    None,
-                    "nobody may flag their own employee record",
-                )
-                .await);
-        }
+        let _grant = self
+            .bind_subject(
+                who,
+                ctx,
+                _grant,
+                Some(employee),
+                None,
+                "nobody may flag their own employee record",
+            )
+            .await?;
         let (kind, effective_date) = (kind.expect("validated"), effective_date.expect("validated"));
         let flag = StoredFlag {
             id: FlagId::random(),
@@ -306,10 +294,17 @@ impl Vault {
     }
 
     /// `GET /v1/hr-flags`: every flag, newest first (cleared ones stay, inactive).
-    pub fn list_flags(&self, _grant: &AccessGranted) -> Vec<FlagView> {
+    pub async fn list_flags(
+        &self,
+        who: &Principal,
+        ctx: &RequestCtx,
+    ) -> Result<Vec<FlagView>, ServiceError> {
+        let _grant = self
+            .authorize::<crate::service::access::ReadFlags>(who, ctx, None, None)
+            .await?;
         let mut flags = self.inner.flags.read().clone();
         flags.sort_by_key(|f| std::cmp::Reverse(f.created_at));
-        flags.iter().map(|f| self.flag_view(f)).collect()
+        Ok(flags.iter().map(|f| self.flag_view(f)).collect())
     }
 
     /// `DELETE /v1/hr-flags/{id}`: clears the flag (kept in history).
@@ -317,9 +312,11 @@ impl Vault {
         &self,
         who: &Principal,
         ctx: &RequestCtx,
-        _grant: &AccessGranted,
         id: &str,
     ) -> Result<(), ServiceError> {
+        let _grant = self
+            .authorize::<crate::service::access::ClearFlag>(who, ctx, None, None)
+            .await?;
         let action = Action::HrFlagDelete;
         let loaded = match id.parse::<FlagId>() {
             Ok(id) => self.inner.store.flag(&id)?,
@@ -331,17 +328,16 @@ impl Vault {
                 .await);
         };
         let flag = &loaded.value;
-        if who.employee_id == Some(flag.employee_id) {
-            return Err(self
-                .deny(
-                    who,
-                    ctx,
-                    Some(flag.employee_id),
-                    None,
-                    "nobody may clear a flag on their own employee record",
-                )
-                .await);
-        }
+        let _grant = self
+            .bind_subject(
+                who,
+                ctx,
+                _grant,
+                Some(flag.employee_id),
+                None,
+                "nobody may clear a flag on their own employee record",
+            )
+            .await?;
         let mut e = self.entry(who, ctx, action, Outcome::Success);
         e.employee_id = Some(flag.employee_id);
         e.reason = Some(format!("{} flag {} cleared", flag.kind.as_str(), flag.id));

@@ -10,8 +10,7 @@ use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
 
-use super::{ServiceError, Vault};
-use crate::auth::AccessGranted;
+use super::{Principal, RequestCtx, ServiceError, Vault};
 use crate::model::EmployeeId;
 
 /// Audit entries name at most this many records inline; longer lists are kept by digest.
@@ -94,12 +93,34 @@ impl Vault {
         list.keep()
     }
 
+    /// The ids of a kept list, checked against its digest: for the monitor, which must count
+    /// every record of a large export as read (CONTRACT §2: "however large the export").
+    pub(crate) fn kept_ids(&self, digest: &str) -> Result<Vec<EmployeeId>, ServiceError> {
+        if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(ServiceError::NotFound);
+        }
+        let bytes = fs::read(self.id_lists_dir().join(format!("{digest}.ids")))
+            .map_err(|_| ServiceError::NotFound)?;
+        if hex::encode(Sha256::digest(&bytes)) != digest {
+            tracing::error!(%digest, "a kept id list does not match its digest");
+            return Err(ServiceError::Internal);
+        }
+        Ok(bytes
+            .split(|&b| b == b'\n')
+            .filter_map(|l| std::str::from_utf8(l).ok()?.parse().ok())
+            .collect())
+    }
+
     /// A kept id list (`GET /v1/audit/id-lists/{sha256}`), checked against its digest first.
     pub async fn id_list(
         &self,
-        _grant: &AccessGranted,
+        who: &Principal,
+        ctx: &RequestCtx,
         digest: &str,
     ) -> Result<Vec<u8>, ServiceError> {
+        let _grant = self
+            .authorize::<crate::service::access::ReadAudit>(who, ctx, None, None)
+            .await?;
         if digest.len() != 64
             || !digest
                 .bytes()

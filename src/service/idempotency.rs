@@ -8,9 +8,10 @@
 use jiff::{SignedDuration, Timestamp};
 use subtle::ConstantTimeEq;
 
+use super::access::{Grant, Opens};
+use super::records::plaintext::masked_view;
 use super::{EmployeeView, Principal, RequestCtx, ServiceError, Vault};
 use crate::audit::{Action, Outcome};
-use crate::auth::AccessGranted;
 use crate::model::{EmployeeId, UserId};
 use crate::store::{Loaded, StoredIdempotency};
 
@@ -50,11 +51,11 @@ impl IdempotencyKey {
 impl Vault {
     /// Looks up an idempotency key: the original record (audited as a replay), a 409 for another
     /// body, or `Fresh` (with the expired reservation to replace, if any) to go ahead.
-    pub(super) async fn idempotent_replay(
+    pub(super) async fn idempotent_replay<P: Opens>(
         &self,
         who: &Principal,
         ctx: &RequestCtx,
-        grant: &AccessGranted,
+        grant: &Grant<P>,
         action: Action,
         k: &IdempotencyKey,
     ) -> Result<Replay, ServiceError> {
@@ -87,7 +88,9 @@ impl Vault {
         e.employee_id = Some(employee);
         e.reason = Some("idempotent replay: no new record".into());
         let recorded = self.record(e).await?;
-        Ok(Replay::Done(Box::new(self.view(grant, &recorded, &rec)?)))
+        Ok(Replay::Done(Box::new(masked_view(
+            self, grant, &recorded, &rec,
+        )?)))
     }
 
     /// Validates an `Idempotency-Key` header (1-255 visible ASCII characters) and computes the

@@ -400,6 +400,7 @@ async fn open_parts(
                     .map_err(|e| VaultError::Store(e.to_string()))?,
             ),
             metrics,
+            lookups: Default::default(),
             webhook_wake: tokio::sync::Notify::new(),
             store,
             keys,

@@ -7,9 +7,9 @@
 //! commit (`AuditLog::sync_store`) before the response. If the audit log cannot be written the
 //! request fails with 503 and returns nothing.
 
+pub mod access;
 mod alerts;
 mod audit_log;
-mod employees;
 mod error;
 mod flags;
 mod id_lists;
@@ -20,10 +20,11 @@ mod lifecycle;
 mod metrics;
 mod monitor_task;
 mod payroll;
-mod sealing;
+pub mod records;
 mod session;
+#[cfg(test)]
+mod testing_support;
 mod users;
-mod view;
 mod webhook;
 
 use std::path::PathBuf;
@@ -31,8 +32,8 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 
-use crate::audit::{Action, Actor, AuditLog, AuditReader, AuditRecorded, NewEntry, Outcome};
-use crate::auth::{AccessGranted, FailureLimiter, HashSlots, Permission, TokenService, authorize};
+use crate::audit::{Action, Actor, AuditLog, AuditReader, NewEntry, Outcome, Recorded};
+use crate::auth::{FailureLimiter, HashSlots, TokenService};
 use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::crypto::{Keyring, PasswordHasher};
@@ -41,9 +42,6 @@ use crate::store::Store;
 
 pub use alerts::{AlertFilter, AlertPatch, AlertView, RiskRow};
 pub use audit_log::{AuditCheckpoint, VerifyReport};
-pub use employees::{
-    ListPage, ListQuery, LookupRequest, RevealRequest, Revealed as RevealedFields,
-};
 pub use error::ServiceError;
 pub use flags::{FlagView, NewFlag};
 pub use id_lists::INLINE_IDS;
@@ -55,9 +53,12 @@ pub use metrics::Metrics;
 pub use payroll::{
     DeletedLine, ExportChunk, PayrollFields, PayrollLine, PayrollRecord, write_payroll_line,
 };
+pub use records::{
+    EmployeeView, ListPage, ListQuery, LookupRequest, RecordRef, RevealRequest,
+    Revealed as RevealedFields,
+};
 pub use session::TokenGrant;
 pub use users::{NewUser, UserPatch, UserView};
-pub use view::EmployeeView;
 
 /// Starts the monitor, the webhook sender and periodic housekeeping (termination flags that
 /// became effective, expired revocations).
@@ -152,6 +153,8 @@ pub(crate) struct Inner {
     /// Every HR flag (few; read on each reveal and by the monitor), kept in step with the store.
     pub(crate) flags: parking_lot::RwLock<Vec<crate::store::StoredFlag>>,
     pub(crate) metrics: Arc<Metrics>,
+    /// SSN lookups per user and minute.
+    pub(crate) lookups: records::LookupQuota,
     pub(crate) webhook_wake: tokio::sync::Notify,
     /// Held for the life of the process: one vault, one server.
     pub(crate) _lock: std::fs::File,
@@ -203,13 +206,13 @@ impl Vault {
     }
 
     /// Appends an entry and waits for it to be durable. The one place entries are produced.
-    async fn record(&self, entry: NewEntry) -> Result<AuditRecorded, ServiceError> {
+    async fn record(&self, entry: NewEntry) -> Result<Recorded, ServiceError> {
         Ok(self.inner.audit.append(entry).await?)
     }
 
     /// Like `record`, and in the same group commit makes every store write so far durable (key
     /// slots first): used when the next write will point at a key slot written just before.
-    async fn record_and_sync(&self, entry: NewEntry) -> Result<AuditRecorded, ServiceError> {
+    async fn record_and_sync(&self, entry: NewEntry) -> Result<Recorded, ServiceError> {
         Ok(self.inner.audit.append_and_sync_store(entry).await?)
     }
 
@@ -230,39 +233,19 @@ impl Vault {
         }
     }
 
-    /// Authorises `who` for `permission`; a refusal is audited as `access.denied` before the 403.
-    pub async fn guard(
-        &self,
-        who: &Principal,
-        ctx: &RequestCtx,
-        permission: Permission,
-        employee: Option<EmployeeId>,
-    ) -> Result<AccessGranted, ServiceError> {
-        match authorize(who.role, permission) {
-            Ok(grant) => Ok(grant),
-            Err(denied) => Err(self
-                .deny(who, ctx, employee, None, &denied.to_string())
-                .await),
-        }
-    }
-
-    /// Audits `access.denied` and returns the 403 (or 503 if even that cannot be recorded).
-    async fn deny(
-        &self,
-        who: &Principal,
-        ctx: &RequestCtx,
-        employee: Option<EmployeeId>,
-        fields: Option<Vec<String>>,
-        why: &str,
-    ) -> ServiceError {
-        let mut e = self.entry(who, ctx, Action::AccessDenied, Outcome::Denied);
-        e.employee_id = employee;
-        e.fields = fields;
-        e.reason = Some(why.to_owned());
-        match self.record(e).await {
-            Ok(_) => ServiceError::Forbidden(why.to_owned()),
-            Err(unavailable) => unavailable,
-        }
+    /// Runs an audited operation to its end whatever happens to the request that started it:
+    /// the connection may close, or the request time out, once its entry is on its way, and the
+    /// change it records is still made (or recorded as `error`), so the log never says
+    /// `success` about a change that was never applied.
+    pub(crate) async fn detached<T, F>(&self, op: F) -> Result<T, ServiceError>
+    where
+        F: std::future::Future<Output = Result<T, ServiceError>> + Send + 'static,
+        T: Send + 'static,
+    {
+        tokio::spawn(op).await.map_err(|e| {
+            tracing::error!(error = %e, "a detached operation panicked or was cancelled");
+            ServiceError::Internal
+        })?
     }
 
     /// Acts as an existing user without a token: for the operator's own commands (`demo` seeding).
@@ -289,41 +272,6 @@ impl Vault {
         self.inner.audit.sync_store().await?;
         Ok(())
     }
-}
-
-/// Keeps digits out of free text bound for the audit log: any run of 7 or more digits (with
-/// spaces, dots or dashes between them) becomes `[redacted]`, so a reason like "fix SSN
-/// 123-45-6789" cannot put an SSN or account number into the permanent log.
-pub(crate) fn redact_numbers(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < chars.len() {
-        if chars[i].is_ascii_digit() {
-            let mut j = i;
-            let mut digits = 0;
-            let mut last_digit_end = i;
-            while j < chars.len()
-                && (chars[j].is_ascii_digit() || matches!(chars[j], '-' | ' ' | '.'))
-            {
-                if chars[j].is_ascii_digit() {
-                    digits += 1;
-                    last_digit_end = j + 1;
-                }
-                j += 1;
-            }
-            if digits >= 7 {
-                out.push_str("[redacted]");
-            } else {
-                out.extend(&chars[i..last_digit_end]);
-            }
-            i = last_digit_end;
-        } else {
-            out.push(chars[i]);
-            i += 1;
-        }
-    }
-    out
 }
 
 #[cfg(test)]

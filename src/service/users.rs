@@ -8,7 +8,6 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 use super::lifecycle::{MAX_PASSWORD, MIN_PASSWORD};
 use super::{Principal, RequestCtx, ServiceError, Vault};
 use crate::audit::{Action, Outcome};
-use crate::auth::AccessGranted;
 use crate::crypto::generate_secret;
 use crate::model::{EmployeeId, FieldError, Role, UserId, UserKind, Username, ValidationErrors};
 use crate::store::{DisabledReason, Loaded, StoreError, StoredUser};
@@ -120,9 +119,12 @@ impl Vault {
         &self,
         who: &Principal,
         ctx: &RequestCtx,
-        _grant: &AccessGranted,
-        req: NewUser,
+        req: Result<NewUser, ServiceError>,
     ) -> Result<UserView, ServiceError> {
+        let _grant = self
+            .authorize::<crate::service::access::ManageUsers>(who, ctx, None, None)
+            .await?;
+        let req = req?;
         let action = Action::UserCreate;
         let mut errs = Vec::new();
         let mut err = |field: &str, message: &str| {
@@ -267,7 +269,14 @@ impl Vault {
     }
 
     /// `GET /v1/users`.
-    pub async fn list_users(&self, _grant: &AccessGranted) -> Result<Vec<UserView>, ServiceError> {
+    pub async fn list_users(
+        &self,
+        who: &Principal,
+        ctx: &RequestCtx,
+    ) -> Result<Vec<UserView>, ServiceError> {
+        let _grant = self
+            .authorize::<crate::service::access::ManageUsers>(who, ctx, None, None)
+            .await?;
         self.inner
             .store
             .users()
@@ -287,10 +296,13 @@ impl Vault {
         &self,
         who: &Principal,
         ctx: &RequestCtx,
-        _grant: &AccessGranted,
         id: &str,
-        patch: UserPatch,
+        patch: Result<UserPatch, ServiceError>,
     ) -> Result<UserView, ServiceError> {
+        let _grant = self
+            .authorize::<crate::service::access::ManageUsers>(who, ctx, None, None)
+            .await?;
+        let patch = patch?;
         let action = Action::UserUpdate;
         let Some(loaded) = self.load_user(id)? else {
             return Err(self
@@ -376,9 +388,11 @@ impl Vault {
         &self,
         who: &Principal,
         ctx: &RequestCtx,
-        _grant: &AccessGranted,
         id: &str,
     ) -> Result<(), ServiceError> {
+        let _grant = self
+            .authorize::<crate::service::access::ManageUsers>(who, ctx, None, None)
+            .await?;
         let action = Action::UserDelete;
         let Some(loaded) = self.load_user(id)? else {
             return Err(self
@@ -410,9 +424,11 @@ impl Vault {
         &self,
         who: &Principal,
         ctx: &RequestCtx,
-        _grant: &AccessGranted,
         id: &str,
     ) -> Result<UserView, ServiceError> {
+        let _grant = self
+            .authorize::<crate::service::access::ManageUsers>(who, ctx, None, None)
+            .await?;
         let secret = generate_secret()?;
         let credential = self.hash_secret(&secret).await?;
         let user = self
@@ -429,9 +445,11 @@ impl Vault {
         &self,
         who: &Principal,
         ctx: &RequestCtx,
-        _grant: &AccessGranted,
         id: &str,
     ) -> Result<(), ServiceError> {
+        let _grant = self
+            .authorize::<crate::service::access::ManageUsers>(who, ctx, None, None)
+            .await?;
         // A hash of a random secret nobody is ever told: no input matches it.
         let unusable = self.hash_secret(&generate_secret()?).await?;
         self.replace_credential(who, ctx, id, unusable, "client secret revoked")

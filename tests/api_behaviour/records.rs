@@ -390,7 +390,8 @@ fn patch_is_partial_and_revalidated() {
         (json!({"ssn": null}), "ssn"),
         (json!({"ssn": "666-11-2222"}), "ssn"),
         (json!({"date_of_birth": "2020-01-01"}), "date_of_birth"),
-        (json!({"hire_date": "1950-01-01"}), "date_of_birth"),
+        // Compared with the stored birth date: the error is on the field supplied (rev 2).
+        (json!({"hire_date": "1950-01-01"}), "hire_date"),
         (
             json!({"bank_account": {"routing_number": "123456789", "account_number": "1234"}}),
             "bank_account.routing_number",

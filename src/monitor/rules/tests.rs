@@ -65,8 +65,10 @@ impl Feed {
             ts: at,
             user_id: Some(self.user),
             username: Some("mallory".into()),
+            touches: kind != EventKind::Other,
             kind,
             employees,
+            id_list: None,
         };
         self.engine.observe(&ev, &mut self.dir)
     }
@@ -358,6 +360,8 @@ fn warming_rebuilds_windows_without_firing() {
             username: None,
             kind: EventKind::Read,
             employees: vec![EmployeeId::random()],
+            touches: true,
+            id_list: None,
         };
         f.engine.warm(&ev);
     }

@@ -157,14 +157,19 @@ impl Vault {
                 continue;
             }
             let id = EmployeeId::random();
-            let (key, key_ref) = self.new_record_key(&id)?;
+            let (key, key_ref) = super::records::new_record_key(self, &id)?;
             let rec = match self.seal_record(
                 id,
                 &key,
                 key_ref,
                 new.public,
                 &new.sensitive,
-                (1, now, now, false),
+                super::records::Meta {
+                    version: 1,
+                    created_at: now,
+                    updated_at: now,
+                    honeytoken: false,
+                },
             ) {
                 Ok(r) => r,
                 Err(e) => {
@@ -199,7 +204,7 @@ impl Vault {
         let mut e = NewEntry::new(Actor::default(), Action::EmployeeImport, outcome);
         let summary = format!(
             "import of {}: {} of {total} rows accepted, {} rejected",
-            crate::service::redact_numbers(source),
+            crate::model::redact_numbers(source),
             accepted,
             report.rejected.len()
         );

@@ -152,7 +152,10 @@ impl Runner {
         while tail.next_seq() <= cursor.processed {
             let n = tail
                 .read(cursor.processed, BATCH, |e| {
-                    if let Some(ev) = Event::from_entry(&e) {
+                    if let Some(mut ev) = Event::from_entry(&e) {
+                        if let Some(digest) = ev.id_list.take() {
+                            ev.employees = vault.kept_ids(&digest).unwrap_or_default();
+                        }
                         starts.observe(ev.ts, ev.seq, window);
                         engine.warm(&ev);
                     }
@@ -226,6 +229,18 @@ impl Runner {
                 users: HashMap::new(),
                 records: HashMap::new(),
             };
+            for ev in &mut events {
+                if let Some(digest) = ev.id_list.take() {
+                    // A very large export names its records by the digest of their list: every
+                    // one of them is a read all the same.
+                    match v.kept_ids(&digest) {
+                        Ok(ids) => ev.employees = ids,
+                        Err(_) => {
+                            tracing::error!(seq = ev.seq, "an export's id list cannot be read")
+                        }
+                    }
+                }
+            }
             let mut firings = Vec::new();
             for ev in &events {
                 self.starts.observe(ev.ts, ev.seq, window);
@@ -323,74 +338,15 @@ pub(crate) fn spawn_monitor(vault: &Vault) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
-    use secrecy::SecretString;
-
-    use crate::auth::AccessGranted;
-    use crate::auth::Permission;
-    use crate::clock::FixedClock;
-    use crate::config::Settings;
-    use crate::crypto::{KdfParams, PasswordHasher};
-    use crate::model::{EmployeeDraft, Rule};
-    use crate::service::{InitOptions, NewFlag, NewUser, Principal, RequestCtx};
+    use crate::model::Rule;
+    use crate::service::access::{ReadAudit, Reveal};
+    use crate::service::testing_support::{draft, user, vault_with};
+    use crate::service::{NewFlag, RecordRef, RequestCtx};
     use crate::store::StoredAlert;
 
-    fn draft(number: &str, ssn: &str) -> EmployeeDraft {
-        serde_json::from_value(serde_json::json!({
-            "employee_number": number, "first_name": "A", "last_name": "B", "department": "R&D",
-            "hire_date": "2026-01-15", "ssn": ssn, "date_of_birth": "1990-04-01"
-        }))
-        .unwrap()
-    }
-
-    /// A vault on a fixed clock (Monday 10:00 UTC, inside business hours).
-    async fn vault(dir: &std::path::Path) -> (Vault, FixedClock) {
-        let clock = FixedClock::new("2026-03-16T10:00:00Z".parse().unwrap());
-        let hasher = Arc::new(PasswordHasher::danger_insecure_fast().unwrap());
-        let pass = SecretString::from("test passphrase".to_owned());
-        let opts = InitOptions {
-            passphrase: SecretString::from("test passphrase".to_owned()),
-            admin_password: Some(SecretString::from("admin-password".to_owned())),
-            kdf: KdfParams::danger_insecure_fast().unwrap(),
-            hasher: hasher.clone(),
-        };
-        Vault::init(dir, opts, Arc::new(clock.clone()))
-            .await
-            .unwrap();
-        let settings = Settings::parse("[monitor]\ndenied_probing_threshold = 2").unwrap();
-        (
-            Vault::open(dir, &pass, settings, Arc::new(clock.clone()), hasher)
-                .await
-                .unwrap(),
-            clock,
-        )
-    }
-
-    /// The admin with its users grant, and a new unlinked hr user `hr` with its create grant.
-    async fn staff(
-        v: &Vault,
-        ctx: &RequestCtx,
-    ) -> (Principal, AccessGranted, Principal, AccessGranted) {
-        let admin = v.principal_named("admin").unwrap();
-        let users = v
-            .guard(&admin, ctx, Permission::UsersManage, None)
-            .await
-            .unwrap();
-        let hr_user = NewUser {
-            username: Some("hr".into()),
-            password: Some("password-1".into()),
-            role: Some("hr".into()),
-            employee_id: None,
-            kind: None,
-        };
-        v.create_user(&admin, ctx, &users, hr_user).await.unwrap();
-        let hr = v.principal_named("hr").unwrap();
-        let create = v
-            .guard(&hr, ctx, Permission::EmployeeCreate, None)
-            .await
-            .unwrap();
-        (admin, users, hr, create)
+    async fn vault(dir: &std::path::Path) -> (Vault, crate::clock::FixedClock) {
+        vault_with(dir, "[monitor]\ndenied_probing_threshold = 2").await
     }
 
     fn alerts_of(v: &Vault, rule: Rule) -> Vec<StoredAlert> {
@@ -408,45 +364,30 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (v, _clock) = vault(&dir.path().join("v")).await;
         let ctx = RequestCtx::default();
-        let (admin, users, hr, create) = staff(&v, &ctx).await;
+        let hr = user(&v, "hr", "hr", None).await;
         let me = v
-            .create_employee(&hr, &ctx, &create, draft("E1", "123-45-6781"), false, None)
+            .create_employee(&hr, &ctx, Ok(draft("E1", "123-45-6781")), Ok(None))
             .await
             .unwrap();
         let other = v
-            .create_employee(&hr, &ctx, &create, draft("E2", "123-45-6782"), false, None)
+            .create_employee(&hr, &ctx, Ok(draft("E2", "123-45-6782")), Ok(None))
             .await
             .unwrap();
-        let link = NewUser {
-            username: Some("bob".into()),
-            password: Some("password-1".into()),
-            role: Some("hr".into()),
-            employee_id: Some(me.id.clone()),
-            kind: None,
-        };
-        v.create_user(&admin, &ctx, &users, link).await.unwrap();
-        let bob = v.principal_named("bob").unwrap();
-        let flag_grant = v
-            .guard(&hr, &ctx, Permission::HrFlagCreate, None)
-            .await
-            .unwrap();
+        let bob = user(&v, "bob", "hr", Some(me.id.clone())).await;
         let flag = NewFlag {
             employee_id: Some(me.id.clone()),
             kind: Some("pip".into()),
             effective_date: Some("2026-03-01".into()),
             note: None,
         };
-        v.create_flag(&hr, &ctx, &flag_grant, flag).await.unwrap();
+        v.create_flag(&hr, &ctx, Ok(flag)).await.unwrap();
 
-        let read = v
-            .guard(&bob, &ctx, Permission::EmployeeRead, None)
-            .await
-            .unwrap();
-        v.get_employee(&bob, &ctx, &read, &other.id).await.unwrap();
-        v.get_employee(&bob, &ctx, &read, &other.id).await.unwrap();
+        let other_ref = RecordRef::parse(&other.id);
+        v.get_employee(&bob, &ctx, other_ref).await.unwrap();
+        v.get_employee(&bob, &ctx, other_ref).await.unwrap();
         for _ in 0..3 {
             assert!(
-                v.guard(&bob, &ctx, Permission::AuditRead, None)
+                v.authorize::<ReadAudit>(&bob, &ctx, None, None)
                     .await
                     .is_err()
             );
@@ -500,16 +441,16 @@ mod tests {
         );
 
         // Restriction: bob's reveal is refused while the pip flag is active.
-        let reveal = v
-            .guard(&bob, &ctx, Permission::EmployeeReveal, None)
-            .await
-            .unwrap();
+        assert!(
+            v.authorize::<Reveal>(&bob, &ctx, None, None).await.is_err(),
+            "restricted"
+        );
         let req = crate::service::RevealRequest {
             fields: Some(vec!["ssn".into()]),
             reason: Some("checking payroll".into()),
         };
         assert!(matches!(
-            v.reveal(&bob, &ctx, &reveal, &other.id, req).await,
+            v.reveal(&bob, &ctx, other_ref, Ok(req)).await,
             Err(crate::service::ServiceError::Forbidden(_))
         ));
     }
@@ -519,7 +460,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (v, _clock) = vault(&dir.path().join("v")).await;
         let ctx = RequestCtx::default();
-        let (_, _, hr, create) = staff(&v, &ctx).await;
+        let hr = user(&v, "hr", "hr", None).await;
         let stored = |v: &Vault| v.inner.store.monitor_cursor().unwrap().processed;
         let head = |v: &Vault| v.inner.audit.head().seq;
 
@@ -531,7 +472,7 @@ mod tests {
         // An alert change writes the cursor with it.
         for _ in 0..3 {
             assert!(
-                v.guard(&hr, &ctx, Permission::AuditRead, None)
+                v.authorize::<ReadAudit>(&hr, &ctx, None, None)
                     .await
                     .is_err()
             );
@@ -540,7 +481,7 @@ mod tests {
         assert_eq!(stored(&v), head(&v));
 
         // Quiet entries after it, then a crash before their cursor is written.
-        v.create_employee(&hr, &ctx, &create, draft("E9", "123-45-6789"), false, None)
+        v.create_employee(&hr, &ctx, Ok(draft("E9", "123-45-6789")), Ok(None))
             .await
             .unwrap();
         assert_eq!(runner.catch_up().unwrap(), 0);
@@ -561,7 +502,7 @@ mod tests {
         runner.cursor_every = Duration::from_secs(3600);
         let deny = || async {
             assert!(
-                v.guard(&hr, &ctx, Permission::AuditRead, None)
+                v.authorize::<ReadAudit>(&hr, &ctx, None, None)
                     .await
                     .is_err()
             );

@@ -1,14 +1,9 @@
-//! The record as a caller may see it (CONTRACT §2 masking table).
+//! The record as a caller may see it (CONTRACT §2 masking table). Built only by `plaintext`.
 
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{ServiceError, Vault};
-use crate::audit::AuditRecorded;
-use crate::auth::{AccessGranted, FieldView, field_view};
-use crate::clock::rfc3339;
 use crate::model::{EmployeeStatus, MaskedAddress, MaskedBankAccount};
-use crate::store::StoredEmployee;
 
 /// A record for a JSON response. Sensitive fields: absent (`None`) for roles that must not see
 /// them, masked for hr and payroll; full values only ever come from reveal or export.
@@ -75,47 +70,4 @@ pub struct EmployeeView {
     pub created_at: String,
     #[schema(format = DateTime)]
     pub updated_at: String,
-}
-
-impl Vault {
-    /// Builds the masked view. Decrypts only what the mask needs (SSN and account last four,
-    /// address city/state/country), and only after the audit entry is durable.
-    pub(crate) fn view(
-        &self,
-        grant: &AccessGranted,
-        recorded: &AuditRecorded,
-        rec: &StoredEmployee,
-    ) -> Result<EmployeeView, ServiceError> {
-        let p = &rec.public;
-        let mut v = EmployeeView {
-            id: rec.id.to_string(),
-            employee_number: p.employee_number.clone(),
-            first_name: p.first_name.clone(),
-            last_name: p.last_name.clone(),
-            preferred_name: p.preferred_name.clone(),
-            work_email: p.work_email.clone(),
-            department: p.department.clone(),
-            job_title: p.job_title.clone(),
-            manager_id: p.manager_id.map(|m| m.to_string()),
-            location: p.location.clone(),
-            hire_date: p.hire_date.to_string(),
-            status: p.status.as_str(),
-            termination_date: p.termination_date.map(|d| d.to_string()),
-            ssn: None,
-            date_of_birth: None,
-            home_address: None,
-            bank_account: None,
-            version: rec.version,
-            created_at: rfc3339(rec.created_at),
-            updated_at: rfc3339(rec.updated_at),
-        };
-        if field_view(grant) == FieldView::Masked {
-            let key = self.key_for_response(grant, recorded, rec)?;
-            v.ssn = Some(Self::open_ssn(&key, rec)?.masked());
-            v.date_of_birth = Some("****-**-**");
-            v.home_address = Some(Self::open_address(&key, rec)?.map(|a| a.masked()));
-            v.bank_account = Some(Self::open_bank(&key, rec)?.map(|b| b.masked()));
-        }
-        Ok(v)
-    }
 }

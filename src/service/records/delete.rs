@@ -1,0 +1,44 @@
+//! `DELETE /v1/employees/{id}`: crypto-shred (record key destroyed, indexes freed).
+
+use super::RecordRef;
+use crate::audit::{Action, Outcome};
+use crate::service::access::Delete;
+use crate::service::{Principal, RequestCtx, ServiceError, Vault};
+
+impl Vault {
+    /// Shreds a record. Refused on one's own linked record (403) and on any record a vault user
+    /// is linked to (409). Runs to its end once started.
+    pub async fn delete_employee(
+        &self,
+        who: &Principal,
+        ctx: &RequestCtx,
+        id: RecordRef,
+    ) -> Result<(), ServiceError> {
+        let grant = self.authorize::<Delete>(who, ctx, id.id(), None).await?;
+        let (v, who, ctx) = (self.clone(), who.clone(), ctx.clone());
+        self.detached(async move {
+            let action = Action::EmployeeDelete;
+            let Some((loaded, rec)) = v.find(id)? else {
+                return Err(v
+                    .fail(&who, &ctx, action, id.id(), ServiceError::NotFound)
+                    .await);
+            };
+            let _grant = v.bind(&who, &ctx, grant, &rec, action).await?;
+            let mut e = v.entry(&who, &ctx, action, Outcome::Success);
+            e.employee_id = Some(rec.id);
+            v.record(e).await?;
+            if let Err(err) = v.inner.store.shred_employee(&loaded, v.now()) {
+                return Err(v.write_failed(&who, &ctx, action, rec.id, err).await);
+            }
+            // The tombstone (with its shred mark) is durable before the key slot is overwritten,
+            // so a crash can never leave a live record without its key.
+            v.durable().await?;
+            let store = v.inner.store.clone();
+            tokio::task::spawn_blocking(move || store.complete_pending_shreds())
+                .await
+                .map_err(|_| ServiceError::Internal)??;
+            Ok(())
+        })
+        .await
+    }
+}
