@@ -13,7 +13,6 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::OnceLock;
 use std::sync::mpsc::{Receiver, channel};
-use std::time::Duration;
 
 use common::*;
 use hmac::{KeyInit, Mac};
@@ -94,68 +93,6 @@ fn world() -> &'static Shared {
 fn unrestricted() -> &'static Shared {
     static W: OnceLock<Shared> = OnceLock::new();
     W.get_or_init(|| Shared::start("unr", Some("[monitor]\nrestrict_flagged = false\n")))
-}
-
-/// An employee record plus a vault user linked to it, logged in.
-fn linked_person(w: &Shared, role: &str, name: &str) -> (String, User) {
-    let c = w.c();
-    let record = create_employee(c, &w.staff.hr.token, &draft());
-    let id = record["id"].as_str().unwrap().to_owned();
-    let password = format!("pw-{name}-x7q2");
-    c.post("/v1/users")
-        .token(&w.staff.admin.token)
-        .json(&json!({"username": name, "password": password, "role": role, "employee_id": id}))
-        .send()
-        .expect(201);
-    let token = c.login(name, &password);
-    let user_id = c.get("/v1/users").token(&w.staff.admin.token).send().json()["users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["username"] == name)
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    (
-        id,
-        User {
-            id: user_id,
-            username: name.into(),
-            password,
-            token,
-        },
-    )
-}
-
-fn flag(w: &Shared, token: &str, employee: &str, kind: &str) -> Resp {
-    w.c()
-        .post("/v1/hr-flags")
-        .token(token)
-        .json(&json!({"employee_id": employee, "kind": kind, "effective_date": "2026-01-01", "note": "test"}))
-        .send()
-}
-
-/// Polls `GET /v1/alerts?rule=RULE` until an alert for `username` shows up.
-fn wait_for_alert(w: &Shared, rule: &str, username: &str) -> Value {
-    poll(
-        &format!("{rule} alert for {username}"),
-        WAIT,
-        Duration::from_millis(50),
-        || {
-            let r = w
-                .c()
-                .get(&format!("/v1/alerts?rule={rule}"))
-                .token(&w.staff.security.token)
-                .send();
-            r.expect(200).json()["alerts"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|a| a["username"] == username)
-                .cloned()
-        },
-    )
 }
 
 /// The sequence number of the audit entry of the request with this id.

@@ -74,6 +74,7 @@ actions! {
     UserCreate => "user.create",
     UserUpdate => "user.update",
     UserDelete => "user.delete",
+    UserRecover => "user.recover",
     HrFlagCreate => "hr_flag.create",
     HrFlagDelete => "hr_flag.delete",
     AlertUpdate => "alert.update",

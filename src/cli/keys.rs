@@ -1,4 +1,4 @@
-//! `keys rotate`.
+//! The operator's offline key and account commands: `keys rotate`, `users recover`.
 
 use std::path::Path;
 
@@ -20,5 +20,44 @@ pub(super) async fn rotate(dir: &Path, pass: &PassphraseArgs) -> Result<(), CliE
         "master key rotated to version {}; {} record keys re-wrapped; field ciphertexts untouched",
         report.version, report.rewrapped
     );
+    Ok(())
+}
+
+/// `hrvault users recover --data-dir DIR [--username NAME]`.
+pub(super) async fn recover(
+    dir: &Path,
+    username: &str,
+    pass: &PassphraseArgs,
+) -> Result<(), CliError> {
+    use secrecy::{ExposeSecret, SecretString};
+    super::must_be_vault(dir)?;
+    let passphrase = passphrase(pass)?;
+    let password = std::env::var("HRVAULT_ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .map(SecretString::from);
+    let vault = Vault::open(dir, &passphrase, Settings::default(), clock(), hasher()?).await?;
+    drop(passphrase);
+    let done = vault
+        .recover_admin(username, password)
+        .await
+        .map_err(|e| CliError::usage(format!("error: recovery failed: {e}")))?;
+    eprintln!(
+        "{} admin {username} ({}): enabled, old tokens revoked, unlinked from any employee; \
+         audited as user.recover",
+        if done.created {
+            "re-created"
+        } else {
+            "recovered"
+        },
+        done.user_id
+    );
+    if let Some(pw) = done.generated_password {
+        eprintln!("the new password was generated; it is shown once, store it now:");
+        println!(
+            "role=admin username={username} password={}",
+            pw.expose_secret()
+        );
+    }
     Ok(())
 }

@@ -105,6 +105,11 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Vault users (offline, operator commands).
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
     /// Bulk onboarding from an HRIS CSV export.
     Import {
         #[arg(long, value_name = "DIR")]
@@ -153,6 +158,25 @@ pub enum KeysCommand {
     Rotate {
         #[arg(long, value_name = "DIR")]
         data_dir: PathBuf,
+        #[command(flatten)]
+        pass: PassphraseArgs,
+    },
+}
+
+/// `hrvault users ...`
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Break-glass: re-enable (or re-create) an admin with a new password, server stopped.
+    ///
+    /// The password comes from HRVAULT_ADMIN_PASSWORD, or is generated and printed once. The
+    /// user's old tokens are revoked and it is unlinked from any employee record; a
+    /// `user.recover` audit entry records it. Needs the passphrase.
+    Recover {
+        #[arg(long, value_name = "DIR")]
+        data_dir: PathBuf,
+        /// The admin to recover.
+        #[arg(long, default_value = "admin", value_name = "NAME")]
+        username: String,
         #[command(flatten)]
         pass: PassphraseArgs,
     },
@@ -232,6 +256,14 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             csv,
             pass,
         } => import::import(&data_dir, &csv, &pass).await,
+        Command::Users {
+            command:
+                UsersCommand::Recover {
+                    data_dir,
+                    username,
+                    pass,
+                },
+        } => keys::recover(&data_dir, &username, &pass).await,
     }
 }
 

@@ -107,12 +107,17 @@ pub struct MaskedBankAccount {
 }
 
 impl BankAccount {
-    /// `{"account_number": "****6789"}`.
+    /// `{"account_number": "****6789"}`: the last four digits, or the last two of an account
+    /// number of four digits or fewer, so a mask never shows a whole value.
     pub fn masked(&self) -> MaskedBankAccount {
         let n = self.account_number.len();
-        let last4 = self.account_number.get(n.saturating_sub(4)..).unwrap_or("");
+        let shown = if n <= 4 { 2 } else { 4 };
+        let tail = self
+            .account_number
+            .get(n.saturating_sub(shown)..)
+            .unwrap_or("");
         MaskedBankAccount {
-            account_number: format!("****{last4}"),
+            account_number: format!("****{tail}"),
         }
     }
 
@@ -137,4 +142,24 @@ pub struct SensitiveFields {
     pub home_address: Option<HomeAddress>,
     /// Optional.
     pub bank_account: Option<BankAccount>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(n: &str) -> BankAccount {
+        BankAccount {
+            routing_number: "011000015".into(),
+            account_number: n.into(),
+        }
+    }
+
+    #[test]
+    fn a_mask_never_shows_a_whole_account_number() {
+        assert_eq!(account("000123456789").masked().account_number, "****6789");
+        assert_eq!(account("12345").masked().account_number, "****2345");
+        assert_eq!(account("1234").masked().account_number, "****34");
+        assert_eq!(account("12").masked().account_number, "****12");
+    }
 }

@@ -401,6 +401,7 @@ async fn open_parts(
             ),
             metrics,
             lookups: Default::default(),
+            write_locks: Default::default(),
             webhook_wake: tokio::sync::Notify::new(),
             store,
             keys,

@@ -21,6 +21,7 @@ mod metrics;
 mod monitor_task;
 mod payroll;
 pub mod records;
+mod recover;
 mod session;
 #[cfg(test)]
 mod testing_support;
@@ -57,6 +58,7 @@ pub use records::{
     EmployeeView, ListPage, ListQuery, LookupRequest, RecordRef, RevealRequest,
     Revealed as RevealedFields,
 };
+pub use recover::Recovered;
 pub use session::TokenGrant;
 pub use users::{NewUser, UserPatch, UserView};
 
@@ -155,6 +157,8 @@ pub(crate) struct Inner {
     pub(crate) metrics: Arc<Metrics>,
     /// SSN lookups per user and minute.
     pub(crate) lookups: records::LookupQuota,
+    /// One writer at a time per record and per unique value (see `records::WriteLocks`).
+    pub(crate) write_locks: records::WriteLocks,
     pub(crate) webhook_wake: tokio::sync::Notify,
     /// Held for the life of the process: one vault, one server.
     pub(crate) _lock: std::fs::File,

@@ -4,9 +4,11 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
 
-use super::{ADMIN_PASSWORD, Client, Resp, ServeOpts, Server, VaultDir};
+use super::{ADMIN_PASSWORD, Client, Resp, ServeOpts, Server, VaultDir, WAIT, poll};
 
 /// A logged-in user.
 #[derive(Debug, Clone)]
@@ -221,4 +223,68 @@ pub fn audit_head_seq(c: &Client, token: &str) -> u64 {
         .json()["seq"]
         .as_u64()
         .unwrap()
+}
+
+/// An employee record (created by hr) plus a vault user of `role` linked to it, logged in;
+/// returns the record's id and the user.
+pub fn linked_person(w: &Shared, role: &str, name: &str) -> (String, User) {
+    let c = w.c();
+    let record = create_employee(c, &w.staff.hr.token, &draft());
+    let id = record["id"].as_str().unwrap().to_owned();
+    let password = format!("pw-{name}-x7q2");
+    c.post("/v1/users")
+        .token(&w.staff.admin.token)
+        .json(&json!({"username": name, "password": password, "role": role, "employee_id": id}))
+        .send()
+        .expect(201);
+    let token = c.login(name, &password);
+    let user_id = c.get("/v1/users").token(&w.staff.admin.token).send().json()["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == name)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (
+        id,
+        User {
+            id: user_id,
+            username: name.into(),
+            password,
+            token,
+        },
+    )
+}
+
+/// `POST /v1/hr-flags` of `kind` on `employee`, effective since 2026-01-01.
+pub fn flag(w: &Shared, token: &str, employee: &str, kind: &str) -> Resp {
+    w.c()
+        .post("/v1/hr-flags")
+        .token(token)
+        .json(&json!({"employee_id": employee, "kind": kind, "effective_date": "2026-01-01", "note": "test"}))
+        .send()
+}
+
+/// Polls `GET /v1/alerts?rule=RULE` until an alert for `username` shows up.
+pub fn wait_for_alert(w: &Shared, rule: &str, username: &str) -> Value {
+    poll(
+        &format!("{rule} alert for {username}"),
+        WAIT,
+        Duration::from_millis(50),
+        || {
+            let r = w
+                .c()
+                .get(&format!("/v1/alerts?rule={rule}"))
+                .token(&w.staff.security.token)
+                .send();
+            r.expect(200).json()["alerts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["username"] == username)
+                .cloned()
+        },
+    )
 }

@@ -76,6 +76,9 @@ impl Vault {
             }
         };
         drop(draft);
+        let index = self.inner.keys.index_key().ssn(&new.sensitive.ssn);
+        let number = super::number_key(&new.public.employee_number);
+        let _serial = self.inner.write_locks.lock(&[&number, &index.0]).await;
         let store = &self.inner.store;
         if store
             .employee_id_by_number(&new.public.employee_number)?
@@ -85,10 +88,7 @@ impl Vault {
                 ServiceError::conflict("employee_number", "employee_number is already in use");
             return Err(self.fail(who, ctx, action, None, err).await);
         }
-        if store
-            .employee_id_by_ssn(&self.inner.keys.index_key().ssn(&new.sensitive.ssn))?
-            .is_some()
-        {
+        if store.employee_id_by_ssn(&index)?.is_some() {
             let err = ServiceError::conflict("ssn", "a record with this ssn already exists");
             return Err(self.fail(who, ctx, action, None, err).await);
         }

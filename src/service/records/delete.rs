@@ -18,6 +18,8 @@ impl Vault {
         let (v, who, ctx) = (self.clone(), who.clone(), ctx.clone());
         self.detached(async move {
             let action = Action::EmployeeDelete;
+            let key = id.id().map(|i| *i.as_bytes()).unwrap_or_default();
+            let _serial = v.inner.write_locks.lock(&[&key]).await;
             let Some((loaded, rec)) = v.find(id)? else {
                 return Err(v
                     .fail(&who, &ctx, action, id.id(), ServiceError::NotFound)

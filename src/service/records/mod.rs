@@ -56,6 +56,51 @@ impl From<EmployeeId> for RecordRef {
     }
 }
 
+/// Locks that make each write's check → audit → apply one step per record and per unique value:
+/// two writes that could conflict (an update and a delete of one record, two creates with one
+/// SSN) run one after the other, so the second sees what the first did *before* it writes its
+/// entry, and an entry that says `success` is never followed by a store conflict that undoes
+/// it. Striped (a fixed number of mutexes, chosen by a hash of the key), so memory is bounded
+/// and writes to different records rarely wait for each other.
+#[derive(Debug)]
+pub(crate) struct WriteLocks {
+    stripes: Box<[tokio::sync::Mutex<()>]>,
+}
+
+impl Default for WriteLocks {
+    fn default() -> Self {
+        Self {
+            stripes: (0..256).map(|_| tokio::sync::Mutex::new(())).collect(),
+        }
+    }
+}
+
+impl WriteLocks {
+    /// Locks the stripes of every key, in stripe order (so two writers never deadlock).
+    pub(crate) async fn lock(&self, keys: &[&[u8]]) -> Vec<tokio::sync::MutexGuard<'_, ()>> {
+        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+        let hasher = BuildHasherDefault::<DefaultHasher>::default();
+        let mut idx: Vec<usize> = keys
+            .iter()
+            .map(|k| (hasher.hash_one(k) as usize) % self.stripes.len())
+            .collect();
+        idx.sort_unstable();
+        idx.dedup();
+        let mut guards = Vec::with_capacity(idx.len());
+        for i in idx {
+            guards.push(self.stripes[i].lock().await);
+        }
+        guards
+    }
+}
+
+/// The lock key of an employee number (compared case-insensitively, as the store does).
+fn number_key(number: &str) -> Vec<u8> {
+    let mut k = b"number:".to_vec();
+    k.extend(number.trim().to_ascii_lowercase().bytes());
+    k
+}
+
 impl Vault {
     /// The live record `id`, with the loaded entry (for compare-and-set writes).
     pub(crate) fn load_live(

@@ -57,6 +57,19 @@ impl Vault {
         patch: EmployeePatch,
     ) -> Result<EmployeeView, ServiceError> {
         let action = Action::EmployeeUpdate;
+        // The record, and any unique value the patch would take, one writer at a time.
+        let mut keys: Vec<Vec<u8>> =
+            vec![id.id().map(|i| i.as_bytes().to_vec()).unwrap_or_default()];
+        if let Patch::Value(n) = &patch.employee_number {
+            keys.push(super::number_key(n));
+        }
+        if let Patch::Value(s) = &patch.ssn
+            && let Ok(ssn) = crate::model::Ssn::parse(s.trim())
+        {
+            keys.push(self.inner.keys.index_key().ssn(&ssn).0.to_vec());
+        }
+        let keys: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+        let _serial = self.inner.write_locks.lock(&keys).await;
         let Some((loaded, rec)) = self.find(id)? else {
             return Err(self
                 .fail(who, ctx, action, id.id(), ServiceError::NotFound)
