@@ -24,3 +24,5 @@ pub mod model;
 pub mod monitor;
 pub mod service;
 pub mod store;
+#[doc(hidden)]
+pub mod testing;

@@ -12,6 +12,7 @@ mod extract;
 mod monitor;
 mod openapi;
 mod payroll;
+pub mod route_table;
 mod session;
 mod users;
 

@@ -9,7 +9,7 @@
 //! change that was never made.
 
 mod create;
-mod delete;
+pub(crate) mod delete;
 mod list;
 mod lookup;
 pub(crate) mod plaintext;
