@@ -15,6 +15,8 @@ mod audit;
 mod errors;
 #[path = "api_behaviour/headers.rs"]
 mod headers;
+#[path = "api_behaviour/import.rs"]
+mod import;
 #[path = "api_behaviour/records.rs"]
 mod records;
 #[path = "api_behaviour/sessions.rs"]

@@ -42,6 +42,7 @@ const CONTRACT_ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/v1/employees/{id}"),
     ("POST", "/v1/employees/{id}/reveal"),
     ("POST", "/v1/employees/lookup"),
+    ("POST", "/v1/employees/import"),
     ("GET", "/v1/payroll/export"),
     ("GET", "/v1/audit"),
     ("GET", "/v1/audit/verify"),

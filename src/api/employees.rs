@@ -1,6 +1,6 @@
 //! `/v1/employees` routes.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
@@ -14,12 +14,16 @@ use super::openapi::{
 };
 use crate::model::{EmployeeDraft, EmployeePatch};
 use crate::service::{
-    EmployeeView, ListPage, ListQuery, LookupRequest, RecordRef, RevealRequest, RevealedFields,
-    ServiceError, Vault,
+    EmployeeView, IMPORT_BODY_LIMIT, ImportResult, ListPage, ListQuery, LookupRequest, RecordRef,
+    RevealRequest, RevealedFields, ServiceError, Vault,
 };
 
 pub(super) fn router() -> OpenApiRouter<Vault> {
+    let import = OpenApiRouter::default()
+        .routes(routes!(import))
+        .layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT));
     OpenApiRouter::default()
+        .merge(import)
         .routes(routes!(create, list))
         .routes(routes!(lookup))
         .routes(routes!(read, update, remove))
@@ -313,4 +317,58 @@ async fn lookup(
 ) -> Result<Response, ApiError> {
     let req = parsed::<LookupRequest>(body);
     Ok(with_etag(StatusCode::OK, &v.lookup(&p, &ctx, req).await?))
+}
+
+/// Bulk onboarding: the CSV of `hrvault import` (role `hr`).
+///
+/// Header = the record's field names, nested ones dotted (`home_address.line1`,
+/// `bank_account.routing_number`); an empty cell is absent. Up to 10 MiB. Every row is validated
+/// like a create; valid rows are kept, refused ones reported by line (header = line 1) and
+/// employee number with what is wrong, never a value. One `employee.import` audit entry lists
+/// the created ids. A header that names an unknown or repeated column: 400, nothing imported.
+#[utoipa::path(
+    post,
+    path = "/v1/employees/import",
+    operation_id = "importEmployees",
+    tag = "employees",
+    request_body(content = String, content_type = "text/csv",
+                 description = "An HRIS CSV export."),
+    responses(
+        (status = 200, description = "What was imported and what was refused.", body = ImportResult),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, description = "The body is not `text/csv`.",
+         body = Problem<'static>, content_type = "application/problem+json"),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearerAuth" = []))
+)]
+async fn import(
+    State(v): State<Vault>,
+    Auth(p): Auth,
+    Ctx(ctx): Ctx,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    let csv_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|c| c.to_str().ok())
+        .map(|c| {
+            c.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
+    let body = match csv_type.as_deref() {
+        None | Some("text/csv" | "text/plain") => Ok(body),
+        Some(_) => Err(ServiceError::UnsupportedMediaType(
+            "the body must be text/csv (an HRIS CSV export)".into(),
+        )),
+    };
+    let result: ImportResult = v.import_employees(&p, &ctx, body).await?;
+    Ok(json(StatusCode::OK, &result))
 }

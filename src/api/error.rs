@@ -95,6 +95,12 @@ impl IntoResponse for ApiError {
                 });
                 problem(StatusCode::CONFLICT, "conflict", message, errors.as_deref())
             }
+            ServiceError::UnsupportedMediaType(d) => problem(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                d,
+                None,
+            ),
             ServiceError::PreconditionFailed => problem(
                 StatusCode::PRECONDITION_FAILED,
                 "precondition-failed",

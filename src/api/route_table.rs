@@ -64,6 +64,7 @@ pub const ROUTES: &[RouteRule] = &[
     r("delete", "/v1/employees/{id}", Nothing, HR),
     r("post", "/v1/employees/{id}/reveal", FullOrGuess, REVEALERS),
     r("post", "/v1/employees/lookup", FullOrGuess, REVEALERS),
+    r("post", "/v1/employees/import", Masked, HR),
     r("get", "/v1/payroll/export", FullOrGuess, &["payroll"]),
     r("post", "/v1/honeytokens", Masked, SECURITY),
     r("get", "/v1/audit", Nothing, AUDIT),

@@ -27,7 +27,7 @@ pub(super) async fn import(dir: &Path, csv: &Path, pass: &PassphraseArgs) -> Res
             "line {} (employee_number {}): {}",
             r.line,
             r.employee_number.as_deref().unwrap_or("-"),
-            r.message
+            r.message()
         );
     }
     println!(

@@ -29,6 +29,9 @@ pub enum ServiceError {
         /// What conflicts.
         message: String,
     },
+    /// 415: the body is not of the media type the route takes.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// 412: `If-Match` names a stale version.
     #[error("the record has changed since that version")]
     PreconditionFailed,

@@ -55,8 +55,8 @@ pub use payroll::{
     DeletedLine, ExportChunk, PayrollFields, PayrollLine, PayrollRecord, write_payroll_line,
 };
 pub use records::{
-    EmployeeView, ListPage, ListQuery, LookupRequest, RecordRef, RevealRequest,
-    Revealed as RevealedFields,
+    EmployeeView, IMPORT_BODY_LIMIT, ImportResult, ListPage, ListQuery, LookupRequest, RecordRef,
+    RejectedRow, RevealRequest, Revealed as RevealedFields,
 };
 pub use recover::Recovered;
 pub use session::TokenGrant;
@@ -131,7 +131,7 @@ pub struct Principal {
 }
 
 impl Principal {
-    fn actor(&self) -> Actor {
+    pub(crate) fn actor(&self) -> Actor {
         Actor {
             user_id: Some(self.user_id),
             username: Some(self.username.clone()),

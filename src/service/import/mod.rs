@@ -20,9 +20,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 pub use self::csv::{CsvDrafts, CsvRow};
 use self::spool::Spool;
-use super::{ServiceError, Vault};
+use super::{RequestCtx, ServiceError, Vault};
 use crate::audit::{Action, Actor, NewEntry, Outcome};
-use crate::model::{BlindIndex, EmployeeId, NewEmployee};
+use crate::model::{BlindIndex, EmployeeId, FieldError, NewEmployee};
 
 /// A rejected row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,8 +31,26 @@ pub struct RowError {
     pub line: u64,
     /// The row's employee number, if it had one.
     pub employee_number: Option<String>,
-    /// What is wrong (field names and rules, no values).
-    pub message: String,
+    /// What is wrong, field by field (names and rules, no values).
+    pub errors: Vec<FieldError>,
+}
+
+impl RowError {
+    /// The errors on one line: `field: message; field: message`.
+    pub fn message(&self) -> String {
+        self.errors
+            .iter()
+            .map(|f| format!("{}: {}", f.field, f.message))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+fn one(field: &str, message: &str) -> Vec<FieldError> {
+    vec![FieldError {
+        field: field.to_owned(),
+        message: message.to_owned(),
+    }]
 }
 
 /// Outcome of an import.
@@ -67,9 +85,29 @@ pub enum ImportError {
 }
 
 impl Vault {
-    /// Imports every valid row; see the module docs.
+    /// Imports every valid row as the operator (`hrvault import`); see the module docs.
     pub async fn import_csv(
         &self,
+        input: impl Read,
+        source: &str,
+        progress: bool,
+    ) -> Result<ImportReport, ImportError> {
+        self.import_rows(
+            Actor::default(),
+            &RequestCtx::default(),
+            input,
+            source,
+            progress,
+        )
+        .await
+    }
+
+    /// Imports every valid row, audited as `actor` (the operator, or an hr user through
+    /// `POST /v1/employees/import`).
+    pub(crate) async fn import_rows(
+        &self,
+        actor: Actor,
+        ctx: &RequestCtx,
         input: impl Read,
         source: &str,
         progress: bool,
@@ -105,7 +143,7 @@ impl Vault {
                     report.rejected.push(RowError {
                         line,
                         employee_number: None,
-                        message,
+                        errors: one("row", &message),
                     });
                     continue;
                 }
@@ -114,21 +152,15 @@ impl Vault {
                 .employee_number
                 .clone()
                 .filter(|n| crate::model::validate_employee_number(n.trim()).is_ok());
-            let reject = |message: String| RowError {
+            let reject = |errors: Vec<FieldError>| RowError {
                 line,
                 employee_number: number.clone(),
-                message,
+                errors,
             };
             let new = match NewEmployee::parse(&draft) {
                 Ok(n) => n,
                 Err(errs) => {
-                    let msg = errs
-                        .0
-                        .iter()
-                        .map(|f| format!("{}: {}", f.field, f.message))
-                        .collect::<Vec<_>>()
-                        .join("; ");
-                    report.rejected.push(reject(msg));
+                    report.rejected.push(reject(errs.0));
                     continue;
                 }
             };
@@ -142,7 +174,7 @@ impl Vault {
             {
                 report
                     .rejected
-                    .push(reject("employee_number: is already in use".into()));
+                    .push(reject(one("employee_number", "is already in use")));
                 continue;
             }
             if ssns.contains(&index)
@@ -153,7 +185,7 @@ impl Vault {
             {
                 report
                     .rejected
-                    .push(reject("ssn: a record with this ssn already exists".into()));
+                    .push(reject(one("ssn", "a record with this ssn already exists")));
                 continue;
             }
             let id = EmployeeId::random();
@@ -201,7 +233,9 @@ impl Vault {
             Outcome::Success
         };
         let ids = std::mem::take(&mut spool.ids);
-        let mut e = NewEntry::new(Actor::default(), Action::EmployeeImport, outcome);
+        let mut e = NewEntry::new(actor.clone(), Action::EmployeeImport, outcome);
+        e.request_id = ctx.request_id.clone();
+        e.source_ip = ctx.source_ip.clone();
         let summary = format!(
             "import of {}: {} of {total} rows accepted, {} rejected",
             crate::model::redact_numbers(source),
@@ -255,7 +289,7 @@ impl Vault {
                             report.rejected.push(RowError {
                                 line,
                                 employee_number: Some(rec.public.employee_number.clone()),
-                                message: "could not be stored".into(),
+                                errors: one("row", "could not be stored"),
                             });
                         }
                     }
@@ -269,7 +303,9 @@ impl Vault {
         }
         if !failed.is_empty() {
             // The first entry listed these as imported: say that they were not.
-            let mut e = NewEntry::new(Actor::default(), Action::EmployeeImport, Outcome::Error);
+            let mut e = NewEntry::new(actor, Action::EmployeeImport, Outcome::Error);
+            e.request_id = ctx.request_id.clone();
+            e.source_ip = ctx.source_ip.clone();
             e.reason = Some(format!(
                 "{} accepted rows could not be stored",
                 failed.len()

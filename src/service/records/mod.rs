@@ -10,6 +10,7 @@
 
 mod create;
 pub(crate) mod delete;
+mod import;
 mod list;
 mod lookup;
 pub(crate) mod plaintext;
@@ -19,6 +20,7 @@ mod seal;
 mod update;
 mod view;
 
+pub use import::{IMPORT_BODY_LIMIT, ImportResult, RejectedRow};
 pub use list::{ListPage, ListQuery};
 pub(crate) use lookup::LookupQuota;
 pub use lookup::LookupRequest;
