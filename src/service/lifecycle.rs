@@ -400,6 +400,8 @@ async fn open_parts(
                     .map_err(|e| VaultError::Store(e.to_string()))?,
             ),
             metrics,
+            honeytokens: super::honeytokens::Honeytokens::load(&store)
+                .map_err(|e| VaultError::Store(e.to_string()))?,
             lookups: Default::default(),
             write_locks: Default::default(),
             webhook_wake: tokio::sync::Notify::new(),

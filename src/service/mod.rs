@@ -12,6 +12,7 @@ mod alerts;
 mod audit_log;
 mod error;
 mod flags;
+mod honeytokens;
 mod id_lists;
 mod idempotency;
 mod import;
@@ -155,6 +156,8 @@ pub(crate) struct Inner {
     /// Every HR flag (few; read on each reveal and by the monitor), kept in step with the store.
     pub(crate) flags: parking_lot::RwLock<Vec<crate::store::StoredFlag>>,
     pub(crate) metrics: Arc<Metrics>,
+    /// Every honeytoken id (for the monitor).
+    pub(crate) honeytokens: honeytokens::Honeytokens,
     /// SSN lookups per user and minute.
     pub(crate) lookups: records::LookupQuota,
     /// One writer at a time per record and per unique value (see `records::WriteLocks`).

@@ -43,6 +43,7 @@ struct StoreDirectory<'a> {
     flags: Vec<StoredFlag>,
     users: HashMap<UserId, Option<EmployeeId>>,
     records: HashMap<EmployeeId, (Option<String>, bool)>,
+    honeytokens: std::collections::HashSet<EmployeeId>,
 }
 
 impl StoreDirectory<'_> {
@@ -76,7 +77,7 @@ impl Directory for StoreDirectory<'_> {
         self.record(employee).0
     }
     fn is_honeytoken(&mut self, employee: &EmployeeId) -> bool {
-        self.record(employee).1
+        self.honeytokens.contains(employee)
     }
     fn flags_of(&mut self, employee: &EmployeeId) -> Vec<FlagView> {
         self.flags
@@ -228,6 +229,7 @@ impl Runner {
                 flags: v.inner.flags.read().clone(),
                 users: HashMap::new(),
                 records: HashMap::new(),
+                honeytokens: v.inner.honeytokens.snapshot(),
             };
             for ev in &mut events {
                 if let Some(digest) = ev.id_list.take() {

@@ -93,6 +93,10 @@ impl Vault {
             return Err(self.fail(who, ctx, action, None, err).await);
         }
         let id = EmployeeId::random();
+        if honeytoken {
+            // Known to the monitor before the decoy exists (see `service::honeytokens`).
+            self.inner.honeytokens.add(store, id)?;
+        }
         let now = self.now();
         let (key, key_ref) = new_record_key(self, &id)?;
         let meta = Meta {
