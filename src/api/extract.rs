@@ -132,16 +132,21 @@ fn describe(path: &str, e: &serde_json::Error) -> String {
     }
 }
 
-/// Parses JSON (400 on malformed JSON, wrong types or unknown fields) and then wipes the body
-/// buffer, which may hold plaintext sensitive values.
+/// Parses JSON (400 on anything but exactly one object, a key given twice, malformed JSON,
+/// wrong types or unknown fields) and then wipes the body buffer, which may hold plaintext
+/// sensitive values. The shape check (`strict::check_json_body`) runs first, so serde never
+/// reads a struct from an array.
 pub(super) fn parse_json<T: DeserializeOwned>(body: Bytes) -> Result<T, ApiError> {
-    let parsed = {
-        let de = &mut serde_json::Deserializer::from_slice(&body);
-        let result: Result<T, _> = serde_path_to_error::deserialize(de);
-        result.map_err(|e| {
-            let path = e.path().to_string();
-            ServiceError::BadRequest(describe(&path, e.inner()))
-        })
+    let parsed = match super::strict::check_json_body(&body) {
+        Err(shape) => Err(ServiceError::BadRequest(shape.to_string())),
+        Ok(()) => {
+            let de = &mut serde_json::Deserializer::from_slice(&body);
+            let result: Result<T, _> = serde_path_to_error::deserialize(de);
+            result.map_err(|e| {
+                let path = e.path().to_string();
+                ServiceError::BadRequest(describe(&path, e.inner()))
+            })
+        }
     };
     if let Ok(mut owned) = body.try_into_mut() {
         owned.zeroize();

@@ -13,6 +13,7 @@ mod monitor;
 mod openapi;
 mod payroll;
 mod session;
+mod strict;
 mod users;
 
 use std::future::Future;
@@ -34,6 +35,7 @@ use utoipa_axum::routes;
 
 pub use error::{ApiError, problem};
 pub use extract::RequestId;
+pub use strict::{BodyShapeError, check_json_body};
 
 use crate::service::Vault;
 
