@@ -10,6 +10,8 @@
 
 mod common;
 
+#[path = "edge/oauth.rs"]
+mod oauth;
 #[path = "edge/strict_json.rs"]
 mod strict_json;
 

@@ -7,7 +7,9 @@ mod limiter;
 mod policy;
 mod token;
 
-pub use form::{ClientCredentials, TokenRequestError, parse_client_credentials};
+pub use form::{
+    ClientAuthMethod, ClientCredentials, TokenRequestError, parse_basic, parse_token_request,
+};
 pub use limiter::{FailureLimiter, HashSlots, RateLimited};
 pub use policy::{AccessGranted, Denied, FieldView, Permission, authorize, field_view};
 pub use token::{AUDIENCE, Claims, ISSUER, TokenError, TokenService};
