@@ -10,6 +10,8 @@
 
 mod common;
 
+#[path = "edge/limiter.rs"]
+mod limiter;
 #[path = "edge/oauth.rs"]
 mod oauth;
 #[path = "edge/strict_json.rs"]

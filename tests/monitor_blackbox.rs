@@ -284,6 +284,39 @@ fn termination_cuts_an_existing_token_off_at_once() {
     );
 }
 
+/// Issue 9: anyone could raise `terminated_user_access` against a terminated person by typing
+/// their username with any password. Now a wrong password for a terminated account is an
+/// ordinary `auth.login_failed` (`wrong credentials`) and only the right one is evidence.
+#[test]
+fn only_the_right_password_of_a_terminated_account_raises_the_alert() {
+    let w = world();
+    let (me, dave) = linked_person(w, "hr", "dave-term");
+    flag(w, &w.staff.hr.token, &me, "termination").expect(201);
+    let wrong = w.c().login_raw("dave-term", "not-daves-password");
+    assert_eq!(wrong.status, 401);
+    let wrong_seq = seq_of(w, &wrong.request_id);
+    let entry = audit_entries(w.c(), &w.staff.auditor.token, "action=auth.login_failed", 0)
+        .into_iter()
+        .find(|e| e["seq"] == wrong_seq)
+        .unwrap();
+    assert_eq!(entry["reason"], "wrong credentials", "{entry}");
+    let right = w.c().login_raw("dave-term", &dave.password);
+    assert_eq!(right.status, 401, "the account is disabled");
+    let right_seq = seq_of(w, &right.request_id);
+    let alert = wait_for_alert(w, "terminated_user_access", "dave-term");
+    let evidence: Vec<u64> = alert["evidence_seqs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_u64().unwrap())
+        .collect();
+    assert!(evidence.contains(&right_seq), "{alert}");
+    assert!(
+        !evidence.contains(&wrong_seq),
+        "a wrong password is evidence: {alert}"
+    );
+}
+
 /// A honeytoken looks like any record to hr and payroll, is never exported, and a read of it
 /// raises a critical alert naming the decoy.
 #[test]

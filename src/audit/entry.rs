@@ -61,6 +61,7 @@ actions! {
     AuthLoginFailed => "auth.login_failed",
     AuthLogout => "auth.logout",
     AuthTokenRejected => "auth.token_rejected",
+    AuthRateLimited => "auth.rate_limited",
     EmployeeImport => "employee.import",
     EmployeeCreate => "employee.create",
     EmployeeRead => "employee.read",

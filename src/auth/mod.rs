@@ -10,6 +10,9 @@ mod token;
 pub use form::{
     ClientAuthMethod, ClientCredentials, TokenRequestError, parse_basic, parse_token_request,
 };
-pub use limiter::{FailureLimiter, HashSlots, RateLimited};
+pub use limiter::{
+    EndedWindow, HashSlots, LimitKind, LoginLimiter, MAX_TRACKED, PER_ADDRESS_PER_MINUTE,
+    RateLimited, Refusal, Reservation, WINDOW_SECS,
+};
 pub use policy::{AccessGranted, Denied, FieldView, Permission, authorize, field_view};
 pub use token::{AUDIENCE, Claims, ISSUER, TokenError, TokenService};

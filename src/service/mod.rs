@@ -32,7 +32,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use crate::audit::{Action, Actor, AuditLog, AuditReader, AuditRecorded, NewEntry, Outcome};
-use crate::auth::{AccessGranted, FailureLimiter, HashSlots, Permission, TokenService, authorize};
+use crate::auth::{AccessGranted, HashSlots, LoginLimiter, Permission, TokenService, authorize};
 use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::crypto::{Keyring, PasswordHasher};
@@ -73,6 +73,16 @@ pub fn spawn_background_tasks(vault: &Vault) {
                 Ok(n) if n > 0 => tracing::info!(disabled = n, "termination flags enforced"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "could not enforce due termination flags"),
+            }
+        }
+    });
+    let limits = vault.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            if let Err(e) = limits.record_ended_rate_limits().await {
+                tracing::warn!(error = %e, "could not audit ended rate-limit windows");
             }
         }
     });
@@ -147,7 +157,7 @@ pub(crate) struct Inner {
     pub(crate) settings: Settings,
     pub(crate) tokens: TokenService,
     pub(crate) hasher: Arc<PasswordHasher>,
-    pub(crate) limiter: FailureLimiter,
+    pub(crate) limiter: LoginLimiter,
     pub(crate) slots: HashSlots,
     /// Every HR flag (few; read on each reveal and by the monitor), kept in step with the store.
     pub(crate) flags: parking_lot::RwLock<Vec<crate::store::StoredFlag>>,
