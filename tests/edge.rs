@@ -14,6 +14,8 @@ mod common;
 mod limiter;
 #[path = "edge/oauth.rs"]
 mod oauth;
+#[path = "edge/request_ids.rs"]
+mod request_ids;
 #[path = "edge/strict_json.rs"]
 mod strict_json;
 

@@ -162,7 +162,7 @@ fn wait_for_alert(w: &Shared, rule: &str, username: &str) -> Value {
 fn seq_of(w: &Shared, request_id: &str) -> u64 {
     audit_entries(w.c(), &w.staff.auditor.token, "", 0)
         .into_iter()
-        .find(|e| e["request_id"] == request_id)
+        .find(|e| e["client_request_id"] == request_id)
         .unwrap_or_else(|| panic!("no entry for {request_id}"))["seq"]
         .as_u64()
         .unwrap()
@@ -226,7 +226,7 @@ fn a_pip_flagged_users_read_raises_an_alert_and_their_reveal_is_refused() {
     assert!(
         denied
             .iter()
-            .any(|e| e["request_id"] == "pip-reveal-1" && e["fields"] == json!(["ssn"]))
+            .any(|e| e["client_request_id"] == "pip-reveal-1" && e["fields"] == json!(["ssn"]))
     );
 }
 

@@ -358,7 +358,7 @@ fn role_route_matrix() {
             let entries = audit_entries(c, &s.auditor.token, "action=access.denied", before);
             let e = entries
                 .iter()
-                .find(|e| e["request_id"] == r.request_id.as_str())
+                .find(|e| e["client_request_id"] == r.request_id.as_str())
                 .unwrap_or_else(|| panic!("{what}: 403 not in the audit log when it arrived"));
             assert_eq!(e["outcome"], "denied", "{what}: {e}");
             assert_eq!(e["actor"]["role"], role, "{what}: {e}");

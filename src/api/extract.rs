@@ -16,9 +16,13 @@ use zeroize::Zeroize;
 use super::error::{ApiError, problem};
 use crate::service::{Principal, RequestCtx, ServiceError, Vault};
 
-/// The request id assigned by the request-id middleware.
+/// The server's own id of the request, assigned by the request-id middleware (unique).
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
+
+/// The client's `x-request-id`, when it is 1–64 of `[A-Za-z0-9._:-]`.
+#[derive(Debug, Clone)]
+pub struct ClientRequestId(pub String);
 
 /// Who is calling, re-checked against the store on this request.
 pub(super) struct Auth(pub(super) Principal);
@@ -29,6 +33,10 @@ pub(super) struct Ctx(pub(super) RequestCtx);
 fn ctx_of(parts: &Parts) -> RequestCtx {
     RequestCtx {
         request_id: parts.extensions.get::<RequestId>().map(|r| r.0.clone()),
+        client_request_id: parts
+            .extensions
+            .get::<ClientRequestId>()
+            .map(|r| r.0.clone()),
         source_ip: parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()

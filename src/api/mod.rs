@@ -34,7 +34,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use error::{ApiError, problem};
-pub use extract::RequestId;
+pub use extract::{ClientRequestId, RequestId};
 pub use strict::{BodyShapeError, check_json_body};
 
 use crate::service::Vault;
@@ -43,6 +43,7 @@ use crate::service::Vault;
 pub const BODY_LIMIT: usize = 64 * 1024;
 
 static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+static X_SERVER_REQUEST_ID: HeaderName = HeaderName::from_static("x-server-request-id");
 
 /// Every route, each registered together with its OpenAPI operation (`utoipa_axum::routes!`).
 fn routes() -> OpenApiRouter<Vault> {
@@ -91,27 +92,39 @@ pub fn app(vault: Vault) -> Router {
         .with_state(vault)
 }
 
-/// Keeps a client's `x-request-id` if it is a short token of safe characters (it ends up in the
-/// audit log), otherwise assigns a UUID; either way it is echoed in the response.
+/// Gives every request the server's own unique id (a UUID, the audit entry's `request_id`), and
+/// keeps a client's `x-request-id` only if it is 1–64 of `[A-Za-z0-9._:-]` (the entry's
+/// `client_request_id`): a client must not be able to pair its entries with others'. The
+/// response's `x-request-id` echoes the client's valid id, else the server's; the server's id is
+/// always in `x-server-request-id` too.
 async fn request_id(mut req: Request, next: Next) -> Response {
-    let supplied = req
+    let client = req
         .headers()
         .get(&X_REQUEST_ID)
         .and_then(|v| v.to_str().ok())
-        .filter(|s| {
-            (1..=64).contains(&s.len())
-                && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
-        });
-    let id = supplied
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    req.extensions_mut().insert(RequestId(id.clone()));
+        .filter(|s| valid_client_request_id(s))
+        .map(str::to_owned);
+    let server = uuid::Uuid::new_v4().to_string();
+    req.extensions_mut().insert(RequestId(server.clone()));
+    if let Some(c) = &client {
+        req.extensions_mut().insert(ClientRequestId(c.clone()));
+    }
     let mut resp = next.run(req).await;
-    if let Ok(v) = HeaderValue::from_str(&id) {
+    let echoed = client.as_deref().unwrap_or(&server);
+    if let Ok(v) = HeaderValue::from_str(echoed) {
         resp.headers_mut().insert(X_REQUEST_ID.clone(), v);
     }
+    if let Ok(v) = HeaderValue::from_str(&server) {
+        resp.headers_mut().insert(X_SERVER_REQUEST_ID.clone(), v);
+    }
     resp
+}
+
+/// 1–64 of `[A-Za-z0-9._:-]` (CONTRACT §4).
+fn valid_client_request_id(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
 }
 
 /// `GET /healthz` body.

@@ -117,8 +117,10 @@ pub fn spawn_background_tasks(vault: &Vault) {
 /// Where a request came from, for the audit entry.
 #[derive(Debug, Clone, Default)]
 pub struct RequestCtx {
-    /// `x-request-id` (echoed in the response).
+    /// The server's own id of this request (unique; the audit entry's `request_id`).
     pub request_id: Option<String>,
+    /// The client's `x-request-id`, if it sent a valid one (the entry's `client_request_id`).
+    pub client_request_id: Option<String>,
     /// Peer address.
     pub source_ip: Option<String>,
 }
@@ -208,6 +210,7 @@ impl Vault {
     ) -> NewEntry {
         let mut e = NewEntry::new(who.actor(), action, outcome);
         e.request_id = ctx.request_id.clone();
+        e.client_request_id = ctx.client_request_id.clone();
         e.source_ip = ctx.source_ip.clone();
         e
     }

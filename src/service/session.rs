@@ -61,6 +61,7 @@ impl Vault {
     ) -> NewEntry {
         let mut e = NewEntry::new(actor, action, outcome);
         e.request_id = ctx.request_id.clone();
+        e.client_request_id = ctx.client_request_id.clone();
         e.source_ip = ctx.source_ip.clone();
         e
     }

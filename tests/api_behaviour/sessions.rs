@@ -38,7 +38,8 @@ fn logout_revokes_the_token_at_once() {
         0,
     );
     assert!(
-        e.iter().any(|e| e["request_id"] == r.request_id.as_str()),
+        e.iter()
+            .any(|e| e["client_request_id"] == r.request_id.as_str()),
         "{e:?}"
     );
 }
