@@ -24,6 +24,34 @@ pub(super) fn router() -> OpenApiRouter<Vault> {
         .routes(routes!(login))
         .routes(routes!(logout))
         .routes(routes!(token))
+        .routes(routes!(jwks))
+}
+
+/// The public key that verifies access tokens (RFC 7517 JWK Set; no auth).
+///
+/// One Ed25519 key (`kty` `OKP`, RFC 8037); its `kid` (the RFC 7638 thumbprint) is in every
+/// token's header. Verify with any JOSE library: algorithm `EdDSA`, `iss` `hrvault`, `aud`
+/// `hrvault-api`, `exp` required.
+#[utoipa::path(
+    get,
+    path = "/.well-known/jwks.json",
+    operation_id = "jwks",
+    tag = "auth",
+    responses(
+        (status = 200, description = "The JWK Set.", body = crate::auth::Jwks,
+         content_type = "application/jwk-set+json"),
+    )
+)]
+async fn jwks(State(v): State<Vault>) -> Response {
+    match serde_json::to_vec(&v.jwks()) {
+        Ok(body) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/jwk-set+json")],
+            body,
+        )
+            .into_response(),
+        Err(_) => ApiError(ServiceError::Internal).into_response(),
+    }
 }
 
 /// `POST /v1/auth/login` body. Holds a password: zeroized, no `Debug`.

@@ -15,4 +15,4 @@ pub use limiter::{
     RateLimited, Refusal, Reservation, WINDOW_SECS,
 };
 pub use policy::{AccessGranted, Denied, FieldView, Permission, authorize, field_view};
-pub use token::{AUDIENCE, Claims, ISSUER, TokenError, TokenService};
+pub use token::{AUDIENCE, Claims, ISSUER, Jwk, Jwks, TokenError, TokenService};

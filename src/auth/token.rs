@@ -8,6 +8,10 @@
 //! cached by the SHA-256 of the whole token string: a tampered token hashes elsewhere and is
 //! verified from scratch. The cache never replaces the per-request user, role, generation and
 //! revocation checks done by the service.
+//!
+//! The public key is published as an RFC 7517 JWK Set (`GET /.well-known/jwks.json`); every token
+//! names it in its header `kid`, the key's RFC 7638 JWK thumbprint (base64url SHA-256 of
+//! `{"crv":"Ed25519","kty":"OKP","x":…}`), so anyone can verify a token with a standard library.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -71,6 +75,10 @@ pub enum TokenError {
 
 /// Issues and verifies tokens.
 pub struct TokenService {
+    /// The public key, base64url (the JWK's `x`).
+    x: String,
+    /// Its RFC 7638 thumbprint.
+    kid: String,
     decoding: DecodingKey,
     validation: Validation,
     ttl_secs: i64,
@@ -80,8 +88,10 @@ pub struct TokenService {
 impl TokenService {
     /// Tokens signed by `key`, valid for `ttl_secs`.
     pub fn new(public_key: [u8; 32], ttl_secs: u64) -> Self {
-        let decoding = DecodingKey::from_ed_components(&B64URL.encode(public_key))
-            .expect("a base64url 32-byte key always decodes");
+        let x = B64URL.encode(public_key);
+        let decoding =
+            DecodingKey::from_ed_components(&x).expect("a base64url 32-byte key always decodes");
+        let kid = jwk_thumbprint(&x);
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.leeway = 0;
         validation.validate_exp = true;
@@ -90,10 +100,31 @@ impl TokenService {
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         Self {
+            x,
+            kid,
             decoding,
             validation,
             ttl_secs: ttl_secs as i64,
             cache: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The `kid` in every token's header: the key's RFC 7638 thumbprint.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The RFC 7517 JWK Set of the verification key.
+    pub fn jwks(&self) -> Jwks {
+        Jwks {
+            keys: [Jwk {
+                kty: "OKP",
+                crv: "Ed25519",
+                x: self.x.clone(),
+                kid: self.kid.clone(),
+                alg: "EdDSA",
+                r#use: "sig",
+            }],
         }
     }
 
@@ -121,7 +152,10 @@ impl TokenService {
             exp: now.as_second() + self.ttl_secs,
             tgen,
         };
-        let header = B64URL.encode(br#"{"alg":"EdDSA","typ":"JWT"}"#);
+        let header = B64URL.encode(format!(
+            r#"{{"alg":"EdDSA","typ":"JWT","kid":"{}"}}"#,
+            self.kid
+        ));
         let payload = B64URL.encode(serde_json::to_vec(&claims).expect("claims are plain data"));
         let signing_input = format!("{header}.{payload}");
         let sig = B64URL.encode(key.sign(signing_input.as_bytes()));
@@ -164,10 +198,75 @@ impl TokenService {
     }
 }
 
+/// `{"keys":[…]}` (RFC 7517 §5).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(examples(json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "kid": "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k", "alg": "EdDSA", "use": "sig"}]})))]
+pub struct Jwks {
+    /// The one signing key.
+    pub keys: [Jwk; 1],
+}
+
+/// An Ed25519 public key as a JWK (RFC 8037 §2).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Jwk {
+    /// `OKP`.
+    pub kty: &'static str,
+    /// `Ed25519`.
+    pub crv: &'static str,
+    /// The 32-byte public key, base64url without padding.
+    pub x: String,
+    /// RFC 7638 thumbprint; equals the `kid` in every token's header.
+    pub kid: String,
+    /// `EdDSA`.
+    pub alg: &'static str,
+    /// `sig`.
+    #[serde(rename = "use")]
+    #[schema(rename = "use")]
+    pub r#use: &'static str,
+}
+
+/// RFC 7638: base64url(SHA-256 of the required members in lexicographic order, no whitespace).
+fn jwk_thumbprint(x: &str) -> String {
+    let canonical = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
+    B64URL.encode(Sha256::digest(canonical.as_bytes()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use secrecy::ExposeSecret;
+
+    /// RFC 8037 Appendix A.3: the thumbprint of its Ed25519 example key.
+    #[test]
+    fn thumbprint_matches_rfc_8037() {
+        assert_eq!(
+            jwk_thumbprint("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"),
+            "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+        );
+    }
+
+    /// A token verifies through the published JWK with the library's own JWK support, and its
+    /// header names the key.
+    #[test]
+    fn tokens_verify_through_the_jwks() {
+        let key = SigningKey::generate().unwrap();
+        let svc = TokenService::new(key.public_key(), 900);
+        let (tok, claims) = svc.issue(&key, UserId::random(), Role::Hr, 0, now());
+        let jwks: jsonwebtoken::jwk::JwkSet =
+            serde_json::from_value(serde_json::to_value(svc.jwks()).unwrap()).unwrap();
+        let header = jsonwebtoken::decode_header(tok.expose_secret()).unwrap();
+        assert_eq!(header.kid.as_deref(), Some(svc.kid()));
+        let jwk = jwks.find(svc.kid()).unwrap();
+        let mut v = Validation::new(Algorithm::EdDSA);
+        v.set_audience(&[AUDIENCE]);
+        let got = jsonwebtoken::decode::<Claims>(
+            tok.expose_secret(),
+            &DecodingKey::from_jwk(jwk).unwrap(),
+            &v,
+        )
+        .unwrap();
+        assert_eq!(got.claims, claims);
+    }
 
     fn now() -> Timestamp {
         crate::clock::Clock::now(&crate::clock::SystemClock)

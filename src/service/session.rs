@@ -233,6 +233,11 @@ impl Vault {
         Ok(n)
     }
 
+    /// The JWK Set that verifies this vault's access tokens (`GET /.well-known/jwks.json`).
+    pub fn jwks(&self) -> crate::auth::Jwks {
+        self.inner.tokens.jwks()
+    }
+
     /// `POST /v1/auth/login`.
     pub async fn login(
         &self,

@@ -279,3 +279,46 @@ fn bad_clients_are_401_invalid_client_with_a_basic_challenge_whichever_way() {
     // The right secret by Basic still works after all that (4 failures < the limit of 10).
     assert_eq!(requests_oauthlib("svc-edge-bad", &secret).status, 200);
 }
+
+/// `GET /.well-known/jwks.json` (no auth): a login token verifies through it with jsonwebtoken's
+/// own JWK support, as any third party would, and its header `kid` names the key.
+#[test]
+fn a_login_token_verifies_through_the_jwks() {
+    use jsonwebtoken::jwk::JwkSet;
+    use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
+    let w = world();
+    let r = w.c().get("/.well-known/jwks.json").send();
+    r.expect(200);
+    assert_eq!(r.header("content-type"), Some("application/jwk-set+json"));
+    let set: JwkSet = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(set.keys.len(), 1);
+    let raw = r.json();
+    let k = &raw["keys"][0];
+    assert_eq!(
+        (&k["kty"], &k["crv"], &k["alg"], &k["use"]),
+        (
+            &json!("OKP"),
+            &json!("Ed25519"),
+            &json!("EdDSA"),
+            &json!("sig")
+        )
+    );
+    let token = &w.staff.hr.token;
+    let kid = decode_header(token)
+        .unwrap()
+        .kid
+        .expect("a kid in the header");
+    let jwk = set.find(&kid).expect("the token's kid is in the set");
+    let mut v = Validation::new(Algorithm::EdDSA);
+    v.set_audience(&["hrvault-api"]);
+    v.set_issuer(&["hrvault"]);
+    let data = decode::<Value>(token, &DecodingKey::from_jwk(jwk).unwrap(), &v).unwrap();
+    assert_eq!(data.claims["role"], "hr");
+    assert_eq!(data.claims["sub"], w.staff.hr.id.as_str());
+    // A tampered signature does not verify against this set.
+    let mut forged = token.clone().into_bytes();
+    let i = forged.len() - 10;
+    forged[i] = if forged[i] == b'A' { b'B' } else { b'A' };
+    let forged = String::from_utf8(forged).unwrap();
+    assert!(decode::<Value>(&forged, &DecodingKey::from_jwk(jwk).unwrap(), &v).is_err());
+}
