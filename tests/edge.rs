@@ -12,6 +12,8 @@ mod common;
 
 #[path = "edge/limiter.rs"]
 mod limiter;
+#[path = "edge/metrics.rs"]
+mod metrics;
 #[path = "edge/oauth.rs"]
 mod oauth;
 #[path = "edge/request_ids.rs"]

@@ -182,10 +182,13 @@ const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=
 /// The classic Prometheus text format, the default.
 const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// Prometheus / OpenMetrics text (no auth).
+/// Prometheus / OpenMetrics text (no auth for the HTTP and audit figures).
 ///
-/// Counts by route template and rule, never an id or a value; bind the server to a private
-/// address.
+/// Counts by route template, method and status, never an id or a value. The monitor's figures
+/// (alerts raised by rule, monitor progress, webhook deliveries) are included only when the
+/// scraper sends `Authorization: Bearer` with a valid token of role `security` or `admin`; any
+/// other token, valid or not, gets the same view as no token (never a 401, so a scraper
+/// misconfiguration cannot look like an outage). Bind the server to a private address.
 #[utoipa::path(
     get,
     path = "/metrics",
@@ -199,8 +202,13 @@ const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
          ))
     )
 )]
-async fn metrics(State(v): State<Vault>, headers: axum::http::HeaderMap) -> Response {
-    let body = v.metrics().render(v.audit_log().head().seq);
+async fn metrics(
+    State(v): State<Vault>,
+    extract::Ctx(ctx): extract::Ctx,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let monitor = monitor_scraper(&v, &ctx, &headers).await;
+    let body = v.metrics().render(v.audit_log().head().seq, monitor);
     let openmetrics = headers
         .get(header::ACCEPT)
         .and_then(|a| a.to_str().ok())
@@ -214,6 +222,31 @@ async fn metrics(State(v): State<Vault>, headers: axum::http::HeaderMap) -> Resp
             crate::service::Metrics::to_prometheus_text(&body),
         )
             .into_response()
+    }
+}
+
+/// Whether the scraper presented a valid token of a role that may see monitor figures.
+async fn monitor_scraper(
+    v: &Vault,
+    ctx: &crate::service::RequestCtx,
+    headers: &axum::http::HeaderMap,
+) -> bool {
+    let Some((scheme, token)) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.split_once(' '))
+    else {
+        return false;
+    };
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return false;
+    }
+    match v.authenticate(ctx, token.trim()).await {
+        Ok(p) => matches!(
+            p.role,
+            crate::model::Role::Security | crate::model::Role::Admin
+        ),
+        Err(_) => false,
     }
 }
 

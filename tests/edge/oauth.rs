@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 use super::world;
 
 /// A response read off the socket by hand.
-struct Raw {
-    status: u16,
+pub(super) struct Raw {
+    pub(super) status: u16,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
 }
@@ -33,7 +33,7 @@ impl Raw {
 }
 
 /// Sends `head` + `body` on a fresh connection exactly as written and reads one response.
-fn send(head: &str, body: &[u8]) -> Raw {
+pub(super) fn send(head: &str, body: &[u8]) -> Raw {
     let base = &world().server.base;
     let addr = base.strip_prefix("http://").unwrap();
     let mut s = TcpStream::connect(addr).unwrap();
