@@ -263,7 +263,7 @@ mod tests {
                     .len()
             })
             .sum();
-        assert_eq!(operations, 31);
+        assert_eq!(operations, 32, "31 + GET /.well-known/jwks.json");
         let json = serde_json::to_value(&doc).unwrap();
         assert_eq!(json["openapi"], "3.1.0");
         assert!(json["components"]["securitySchemes"][super::BEARER].is_object());
