@@ -2,7 +2,9 @@
 //!
 //! Signing uses ed25519-dalek directly so the private key stays in a zeroizing type
 //! (jsonwebtoken's `EncodingKey` would keep it in a plain `Vec`). Verification uses jsonwebtoken
-//! with the algorithm pinned to EdDSA, `exp` required (no leeway), and `iss`/`aud`/`sub` checked.
+//! with the algorithm pinned to EdDSA, `exp` required, and `iss`/`aud`/`sub` checked; `exp` and
+//! `nbf` are then checked here against the vault's injected clock (no leeway), never against the
+//! wall clock jsonwebtoken would read — so expiry is exactly as testable as every other rule.
 //!
 //! Signature verification costs ~38 µs, the largest CPU item of a request, so verified tokens are
 //! cached by the SHA-256 of the whole token string: a tampered token hashes elsewhere and is
@@ -45,7 +47,20 @@ pub struct Claims {
     pub jti: String,
     pub iat: i64,
     pub exp: i64,
+    /// Not before (never issued by hrvault; checked if present, and then an integer: `null`
+    /// or a string is refused like a string `exp`).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_integer"
+    )]
+    pub nbf: Option<i64>,
     pub tgen: u32,
+}
+
+/// An optional claim that, when present, must be an integer (not `null`).
+fn present_integer<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    i64::deserialize(d).map(Some)
 }
 
 impl Claims {
@@ -94,8 +109,9 @@ impl TokenService {
         let kid = jwk_thumbprint(&x);
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.leeway = 0;
-        validation.validate_exp = true;
-        validation.validate_nbf = true;
+        // Checked in `verify` against the injected clock instead; `exp` stays required below.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
         validation.set_audience(&[AUDIENCE]);
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
@@ -150,6 +166,7 @@ impl TokenService {
             jti: uuid::Uuid::new_v4().to_string(),
             iat: now.as_second(),
             exp: now.as_second() + self.ttl_secs,
+            nbf: None,
             tgen,
         };
         let header = B64URL.encode(format!(
@@ -162,8 +179,8 @@ impl TokenService {
         (SecretString::from(format!("{signing_input}.{sig}")), claims)
     }
 
-    /// Verifies signature, algorithm, issuer, audience and expiry (against `now` as well as the
-    /// library's own clock).
+    /// Verifies signature, algorithm, issuer, audience, and `exp`/`nbf` against `now` (the
+    /// vault's clock, not the wall clock).
     pub fn verify(&self, token: &str, now: Timestamp) -> Result<Arc<Claims>, TokenError> {
         if token.len() > 4096 {
             return Err(TokenError::Invalid);
@@ -177,13 +194,13 @@ impl TokenService {
             };
         }
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|e| match e.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
-                _ => TokenError::Invalid,
-            })?;
+            .map_err(|_| TokenError::Invalid)?;
         let claims = Arc::new(data.claims);
         if claims.exp <= now.as_second() {
             return Err(TokenError::Expired);
+        }
+        if claims.nbf.is_some_and(|nbf| nbf > now.as_second()) {
+            return Err(TokenError::Invalid);
         }
         let mut cache = self.cache.write();
         if cache.len() >= CACHE_MAX {
@@ -235,6 +252,42 @@ fn jwk_thumbprint(x: &str) -> String {
 mod tests {
     use super::*;
     use secrecy::ExposeSecret;
+
+    /// Expiry and not-before follow the injected clock only: a token whose `exp` is long past on
+    /// the wall clock verifies at an injected time before it, and one refused at `exp` exactly.
+    #[test]
+    fn exp_and_nbf_follow_the_injected_clock_not_the_wall_clock() {
+        let key = SigningKey::generate().unwrap();
+        let svc = TokenService::new(key.public_key(), 900);
+        let then: Timestamp = "2001-01-01T00:00:00Z".parse().unwrap();
+        let at = |secs: i64| Timestamp::from_second(then.as_second() + secs).unwrap();
+        let (tok, _) = svc.issue(&key, UserId::random(), Role::Hr, 0, then);
+        assert!(
+            svc.verify(tok.expose_secret(), at(899)).is_ok(),
+            "wall clock ignored"
+        );
+        assert_eq!(
+            svc.verify(tok.expose_secret(), at(900)),
+            Err(TokenError::Expired)
+        );
+        // nbf in the injected future: refused; at it: accepted.
+        let (_, mut claims) = svc.issue(&key, UserId::random(), Role::Hr, 0, then);
+        claims.nbf = Some(then.as_second() + 10);
+        let header = B64URL.encode(br#"{"alg":"EdDSA","typ":"JWT"}"#);
+        let input = format!(
+            "{header}.{}",
+            B64URL.encode(serde_json::to_vec(&claims).unwrap())
+        );
+        let t = format!("{input}.{}", B64URL.encode(key.sign(input.as_bytes())));
+        assert_eq!(svc.verify(&t, at(9)), Err(TokenError::Invalid));
+        assert!(svc.verify(&t, at(10)).is_ok());
+        // exp is still required.
+        let mut body = serde_json::to_value(&claims).unwrap();
+        body.as_object_mut().unwrap().remove("exp");
+        let input = format!("{header}.{}", B64URL.encode(body.to_string()));
+        let t = format!("{input}.{}", B64URL.encode(key.sign(input.as_bytes())));
+        assert!(svc.verify(&t, at(0)).is_err());
+    }
 
     /// RFC 8037 Appendix A.3: the thumbprint of its Ed25519 example key.
     #[test]
