@@ -28,7 +28,7 @@ fn request_ids(lines: &[String]) -> Vec<String> {
     lines
         .iter()
         .filter_map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["request_id"]
+            serde_json::from_str::<Value>(l).unwrap()["client_request_id"]
                 .as_str()
                 .map(str::to_owned)
         })

@@ -239,6 +239,57 @@ fn many() -> Vec<Value> {
     )
 }
 
+/// A revision-2 log: entries with and without `client_request_id` (the server's UUID in
+/// `request_id`), and both kinds of coalesced `auth.rate_limited` entry.
+fn rev2() -> Vec<Value> {
+    let admin = || actor(Some(ADMIN), Some("admin"), Some("admin"));
+    let specs: Vec<(Value, &str, &str, Value)> = vec![
+        (
+            admin(),
+            "auth.login",
+            "success",
+            json!({"request_id": "0b6c5f3e-8f2a-4c39-9d7e-3f1a2b4c5d6e"}),
+        ),
+        (
+            admin(),
+            "auth.login",
+            "success",
+            json!({"request_id": "5d2e8a41-77c1-4f0e-a3b9-0c6d1e2f3a4b",
+                   "client_request_id": "ticket-4711"}),
+        ),
+        (
+            actor(None, Some("invalid username"), None),
+            "auth.rate_limited",
+            "denied",
+            json!({"request_id": "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a",
+                   "client_request_id": "client.chosen:42",
+                   "reason": "too many failed attempts from this address: refused 1 attempt; further refusals in this minute are counted and recorded in one entry when the minute ends"}),
+        ),
+        (
+            actor(None, None, None),
+            "auth.rate_limited",
+            "denied",
+            json!({"request_id": null,
+                   "reason": "too many failed attempts from this address: refused 499 more attempts in the minute from 2026-01-15T09:00:02Z (first refusal: entry 3)"}),
+        ),
+        (
+            actor(None, None, None),
+            "user.recover",
+            "success",
+            json!({"request_id": null,
+                   "reason": "break-glass recovery of admin 3f0c9a4e-2b1d-4c8e-9a7f-6e5d4c3b2a19 (admin) by the operator: was role admin, disabled; now an enabled admin with a new password, old tokens revoked, unlinked"}),
+        ),
+    ];
+    seal_all(
+        specs
+            .into_iter()
+            .zip(1u64..)
+            .map(|((who, action, outcome, extra), seq)| entry(seq, who, action, outcome, extra))
+            .collect(),
+        GENESIS,
+    )
+}
+
 /// Seals a list of entries into a chain starting after `genesis`.
 fn seal_all(mut entries: Vec<Value>, genesis: &str) -> Vec<Value> {
     let mut prev = genesis.to_owned();
@@ -272,6 +323,19 @@ fn generate() -> BTreeMap<&'static str, String> {
     );
     files.insert("ok_many.jsonl", text(&lines_of(&many)));
     files.insert("ok_base.jsonl", text(&base_lines));
+    let rev2 = rev2();
+    files.insert("ok_rev2.jsonl", text(&lines_of(&rev2)));
+    // `client_request_id` is a string when present, never null: a null one is refused.
+    let mut l = rev2[..3].to_vec();
+    l[1]["client_request_id"] = Value::Null;
+    let prev = l[0]["hash"].as_str().unwrap().to_owned();
+    chain::seal(&mut l[1], &prev);
+    let prev = l[1]["hash"].as_str().unwrap().to_owned();
+    chain::seal(&mut l[2], &prev);
+    files.insert(
+        "fail_null_client_request_id_seq2.jsonl",
+        text(&lines_of(&l)),
+    );
 
     // An edited field, hash left alone: entry 3's denial turned into a success.
     let mut l = base.clone();
@@ -485,10 +549,12 @@ fn ok_files_are_in_writer_form_and_hash_as_documented() {
     assert!(checked >= 30, "only {checked} entries checked");
 }
 
-/// Every action of the product appears in ok_many (a new action gets a golden entry).
+/// Every action of the product appears in ok_many or ok_rev2 (a new action gets a golden entry;
+/// ok_many stays as it was so that logs written before revision 2 are still covered).
 #[test]
 fn ok_many_covers_every_action() {
-    let text = std::fs::read_to_string(golden_dir().join("ok_many.jsonl")).unwrap();
+    let text = std::fs::read_to_string(golden_dir().join("ok_many.jsonl")).unwrap()
+        + &std::fs::read_to_string(golden_dir().join("ok_rev2.jsonl")).unwrap();
     for a in hrvault::audit::Action::ALL {
         assert!(
             text.contains(&format!("\"action\":\"{}\"", a.as_str())),

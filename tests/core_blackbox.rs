@@ -234,7 +234,7 @@ fn no_plaintext_at_rest_in_logs_or_errors_and_survives_restart() {
     let entries = audit_entries(&c, &staff.auditor.token, "action=employee.reveal", 0);
     let e = entries
         .iter()
-        .find(|e| e["request_id"] == reason_rid.as_str())
+        .find(|e| e["client_request_id"] == reason_rid.as_str())
         .expect("the reveal is audited");
     let reason = e["reason"].as_str().unwrap();
     assert!(reason.contains("against W-# form"), "{reason}");

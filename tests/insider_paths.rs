@@ -31,7 +31,7 @@ fn world() -> &'static Shared {
 fn entries_of(w: &Shared, request_id: &str) -> Vec<Value> {
     audit_entries(w.c(), &w.staff.auditor.token, "", 0)
         .into_iter()
-        .filter(|e| e["request_id"] == request_id)
+        .filter(|e| e["client_request_id"] == request_id)
         .collect()
 }
 

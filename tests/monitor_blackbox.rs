@@ -99,7 +99,7 @@ fn unrestricted() -> &'static Shared {
 fn seq_of(w: &Shared, request_id: &str) -> u64 {
     audit_entries(w.c(), &w.staff.auditor.token, "", 0)
         .into_iter()
-        .find(|e| e["request_id"] == request_id)
+        .find(|e| e["client_request_id"] == request_id)
         .unwrap_or_else(|| panic!("no entry for {request_id}"))["seq"]
         .as_u64()
         .unwrap()
@@ -167,7 +167,7 @@ fn a_pip_flagged_users_read_raises_an_alert_and_their_reveal_is_refused() {
     assert!(
         denied
             .iter()
-            .any(|e| e["request_id"] == "pip-reveal-1" && e["fields"] == json!(["ssn"]))
+            .any(|e| e["client_request_id"] == "pip-reveal-1" && e["fields"] == json!(["ssn"]))
     );
 }
 
@@ -222,6 +222,39 @@ fn termination_cuts_an_existing_token_off_at_once() {
     assert!(
         alert["evidence_seqs"].as_array().unwrap().len() >= 2,
         "token and password tries: {alert}"
+    );
+}
+
+/// Issue 9: anyone could raise `terminated_user_access` against a terminated person by typing
+/// their username with any password. Now a wrong password for a terminated account is an
+/// ordinary `auth.login_failed` (`wrong credentials`) and only the right one is evidence.
+#[test]
+fn only_the_right_password_of_a_terminated_account_raises_the_alert() {
+    let w = world();
+    let (me, dave) = linked_person(w, "hr", "dave-term");
+    flag(w, &w.staff.hr.token, &me, "termination").expect(201);
+    let wrong = w.c().login_raw("dave-term", "not-daves-password");
+    assert_eq!(wrong.status, 401);
+    let wrong_seq = seq_of(w, &wrong.request_id);
+    let entry = audit_entries(w.c(), &w.staff.auditor.token, "action=auth.login_failed", 0)
+        .into_iter()
+        .find(|e| e["seq"] == wrong_seq)
+        .unwrap();
+    assert_eq!(entry["reason"], "wrong credentials", "{entry}");
+    let right = w.c().login_raw("dave-term", &dave.password);
+    assert_eq!(right.status, 401, "the account is disabled");
+    let right_seq = seq_of(w, &right.request_id);
+    let alert = wait_for_alert(w, "terminated_user_access", "dave-term");
+    let evidence: Vec<u64> = alert["evidence_seqs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_u64().unwrap())
+        .collect();
+    assert!(evidence.contains(&right_seq), "{alert}");
+    assert!(
+        !evidence.contains(&wrong_seq),
+        "a wrong password is evidence: {alert}"
     );
 }
 

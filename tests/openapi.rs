@@ -58,10 +58,12 @@ const CONTRACT_ROUTES: &[(&str, &str)] = &[
     ("GET", "/healthz"),
     ("GET", "/metrics"),
     ("GET", "/openapi.json"),
+    ("GET", "/.well-known/jwks.json"),
 ];
 
 /// The routes that take no token.
 const PUBLIC: &[(&str, &str)] = &[
+    ("GET", "/.well-known/jwks.json"),
     ("POST", "/v1/auth/login"),
     ("POST", "/v1/oauth/token"),
     ("GET", "/healthz"),

@@ -191,6 +191,8 @@ mod config;
 mod csv_rows;
 #[path = "parsers_never_panic/employee.rs"]
 mod employee;
+#[path = "parsers_never_panic/json.rs"]
+mod json;
 #[path = "parsers_never_panic/stored.rs"]
 mod stored;
 #[path = "parsers_never_panic/token.rs"]

@@ -1,5 +1,6 @@
 //! Who may do what: the role × route table of the contract, the masking table, and tokens that
-//! must not get in (forged, tampered, expired, from another vault).
+//! must not get in (forged, tampered, from another vault; expiry is tested with an injected clock,
+//! see `other_vault`).
 
 #![allow(
     clippy::unwrap_used,
@@ -9,7 +10,7 @@
 mod common;
 
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD as B64URL};
@@ -22,12 +23,14 @@ fn world() -> &'static Shared {
     W.get_or_init(|| Shared::start("rm", None))
 }
 
-/// A second vault whose tokens live 2 s: for expiry and for "a token from another vault". (A 1 s
-/// lifetime would be flaky: `exp = iat + ttl` in whole seconds, so a 1 s token can expire a few
-/// milliseconds after it is issued.)
-fn short_ttl() -> &'static Shared {
+/// A second vault, for "a token from another vault". Its tokens have the default lifetime:
+/// issue 9 saw a 2 s lifetime expire in the middle of this vault's own setup on a loaded
+/// machine. Expiry is tested where the clock is injected instead, with no real timer:
+/// `service::tests::token_expiry_follows_the_clock` (through the router, exact to the second)
+/// and `auth::token::tests::exp_and_nbf_follow_the_injected_clock_not_the_wall_clock`.
+fn other_vault() -> &'static Shared {
     static W: OnceLock<Shared> = OnceLock::new();
-    W.get_or_init(|| Shared::start("ttl", Some("[auth]\ntoken_ttl_secs = 2\n")))
+    W.get_or_init(|| Shared::start("other", None))
 }
 
 /// A route of the contract and the roles it names (CONTRACT §2: Users "(role `admin`)", the
@@ -358,7 +361,7 @@ fn role_route_matrix() {
             let entries = audit_entries(c, &s.auditor.token, "action=access.denied", before);
             let e = entries
                 .iter()
-                .find(|e| e["request_id"] == r.request_id.as_str())
+                .find(|e| e["client_request_id"] == r.request_id.as_str())
                 .unwrap_or_else(|| panic!("{what}: 403 not in the audit log when it arrived"));
             assert_eq!(e["outcome"], "denied", "{what}: {e}");
             assert_eq!(e["actor"]["role"], role, "{what}: {e}");
@@ -705,71 +708,28 @@ fn forged_tokens_are_refused() {
     c.get(route).token(hr).send().expect(200);
 }
 
-/// A token stops working when its lifetime ends: on a vault with `auth.token_ttl_secs = 2`, a
-/// fresh token is accepted, then refused with 401 once `exp` has passed (polled, not slept), and
-/// not before a full second has gone by.
-#[test]
-fn expired_token_is_refused() {
-    let w = short_ttl();
-    let c = w.c();
-    // Taken before the request, so it is no later than the moment the token is issued.
-    let issued = Instant::now();
-    let login = c.login_raw("admin", ADMIN_PASSWORD);
-    assert_eq!(login.expect(200).json()["expires_in"], 2);
-    let token = login.json()["access_token"].as_str().unwrap().to_owned();
-    assert_eq!(
-        c.get("/v1/users").token(&token).send().status,
-        200,
-        "a fresh token works"
-    );
-    let expired_after = poll(
-        "the token to expire",
-        Duration::from_secs(8),
-        Duration::from_millis(50),
-        || {
-            let r = c.get("/v1/users").token(&token).send();
-            match r.status {
-                200 => None,
-                401 => Some(issued.elapsed()),
-                other => panic!("unexpected {other} while waiting for expiry: {}", r.text()),
-            }
-        },
-    );
-    // exp = iat + 2 in whole seconds: between one and two seconds of validity (plus the time to
-    // notice, with room for a loaded machine).
-    assert!(
-        expired_after <= Duration::from_secs(4),
-        "expired only after {expired_after:?}"
-    );
-    assert!(
-        expired_after >= Duration::from_secs(1),
-        "expired already after {expired_after:?}"
-    );
-    c.get("/v1/users").token(&token).send().problem(401);
-}
-
 /// A genuine token of another vault (same username `admin`, same route) is refused: the 401 is
 /// sandwiched between two 200s on its own vault, so it was valid at that moment.
 #[test]
 fn token_from_another_vault_is_refused() {
     let here = world();
-    let there = short_ttl();
-    for attempt in 0..3 {
-        let foreign = there.c().login("admin", ADMIN_PASSWORD);
-        there
-            .c()
-            .get("/v1/users")
-            .token(&foreign)
-            .send()
-            .expect(200);
-        here.c()
-            .get("/v1/users")
-            .token(&foreign)
-            .send()
-            .problem(401);
-        if there.c().get("/v1/users").token(&foreign).send().status == 200 {
-            return;
-        }
-        assert!(attempt < 2, "the foreign token kept expiring mid-check");
-    }
+    let there = other_vault();
+    let foreign = there.c().login("admin", ADMIN_PASSWORD);
+    there
+        .c()
+        .get("/v1/users")
+        .token(&foreign)
+        .send()
+        .expect(200);
+    here.c()
+        .get("/v1/users")
+        .token(&foreign)
+        .send()
+        .problem(401);
+    there
+        .c()
+        .get("/v1/users")
+        .token(&foreign)
+        .send()
+        .expect(200);
 }

@@ -78,7 +78,7 @@ fn call(w: &Shared, rule: &RouteRule, token: &str, record: &str, rid: &str) -> R
 fn denied_entry(w: &Shared, rid: &str) -> Option<Value> {
     audit_entries(w.c(), &w.staff.auditor.token, "action=access.denied", 0)
         .into_iter()
-        .find(|e| e["request_id"] == rid)
+        .find(|e| e["client_request_id"] == rid)
 }
 
 #[test]

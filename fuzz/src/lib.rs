@@ -12,6 +12,7 @@
 mod audit;
 mod config;
 mod employee;
+mod json;
 mod keyfile;
 mod payroll;
 pub mod samples;
@@ -21,6 +22,7 @@ mod token;
 pub use audit::{audit_chain, audit_entry};
 pub use config::config_toml;
 pub use employee::{check_draft, csv_import, employee_json, employee_patch, scalars};
+pub use json::json_body;
 pub use keyfile::key_file;
 pub use payroll::{export_line, token_form};
 pub use store::stored_record;
@@ -44,4 +46,5 @@ pub const TARGETS: &[(&str, Oracle)] = &[
     ("export_line", export_line),
     ("scalars", scalars),
     ("key_file", key_file),
+    ("json_body", json_body),
 ];

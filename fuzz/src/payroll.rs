@@ -1,14 +1,20 @@
 //! Oracles for the OAuth token form and the payroll export line.
 
-use hrvault::auth::parse_client_credentials;
+use base64::Engine as _;
+use hrvault::auth::parse_token_request;
 use hrvault::model::{EmployeeDraft, EmployeeId, NewEmployee};
 use hrvault::service::{PayrollFields, PayrollRecord, write_payroll_line};
 use secrecy::ExposeSecret;
 
-/// `POST /v1/oauth/token` bodies: never a panic; an accepted request has both credentials, and
-/// re-encoding them parses back to the same values.
+/// `POST /v1/oauth/token` requests: `<Authorization header> 0x00 <body>`, or a body alone.
+/// Never a panic; an accepted request has both credentials, and re-encoding them (as a form,
+/// and as HTTP Basic with each part form-urlencoded) parses back to the same values.
 pub fn token_form(data: &[u8]) {
-    let Ok(c) = parse_client_credentials(data) else {
+    let (header, body) = match data.iter().position(|&b| b == 0) {
+        Some(i) => (Some(&data[..i]), &data[i + 1..]),
+        None => (None, data),
+    };
+    let Ok(c) = parse_token_request(body, header) else {
         return;
     };
     assert!(!c.client_id.is_empty() && !c.client_secret.expose_secret().is_empty());
@@ -18,13 +24,35 @@ pub fn token_form(data: &[u8]) {
         ("client_secret", c.client_secret.expose_secret()),
     ])
     .expect("strings encode");
-    let Ok(back) = parse_client_credentials(again.as_bytes()) else {
+    let Ok(back) = parse_token_request(again.as_bytes(), None) else {
         panic!("a re-encoded request does not parse");
     };
     assert!(
         back.client_id == c.client_id
             && back.client_secret.expose_secret() == c.client_secret.expose_secret(),
         "round trip changed the credentials"
+    );
+    let enc = |s: &str| {
+        serde_urlencoded::to_string([("", s)])
+            .expect("strings encode")
+            .split_off(1)
+    };
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            enc(&c.client_id),
+            enc(c.client_secret.expose_secret())
+        ))
+    );
+    let Ok(back) = parse_token_request(b"grant_type=client_credentials", Some(basic.as_bytes()))
+    else {
+        panic!("the same credentials sent by HTTP Basic do not parse");
+    };
+    assert!(
+        back.client_id == c.client_id
+            && back.client_secret.expose_secret() == c.client_secret.expose_secret(),
+        "the Basic round trip changed the credentials"
     );
 }
 

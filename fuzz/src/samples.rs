@@ -275,11 +275,15 @@ pub fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
         ("config_toml", "contract.toml", CONFIG.as_bytes().to_vec()),
                 ("csv_import", "import.csv", CSV.as_bytes().to_vec()),
         ("token_form", "client_credentials.form", b"grant_type=client_credentials&client_id=payroll-svc&client_secret=Zk3%2Bq%2Fs3cr3t&scope=export".to_vec()),
+        ("token_form", "basic.bin", b"Basic cGF5cm9sbC1zdmM6WmszX3Etc2VjcmV0\0grant_type=client_credentials".to_vec()),
         ("export_line", "full.json", json_bytes(&employee())),
         ("export_line", "minimal.json", json_bytes(&employee_minimal())),
         ("scalars", "ssn.txt", b"123-45-6789".to_vec()),
         ("scalars", "date.txt", b"2024-02-29".to_vec()),
         ("scalars", "username.txt", b"hr.onboarding@corp".to_vec()),
         ("scalars", "uuid.txt", TOKEN_SUB.as_bytes().to_vec()),
+        ("json_body", "employee.json", json_bytes(&employee())),
+        ("json_body", "nested_duplicate.json", br#"{"home_address":{"city":"a","city":"b"}}"#.to_vec()),
+        ("json_body", "array.json", br#"[true,"auditor"]"#.to_vec()),
     ]
 }

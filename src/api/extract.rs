@@ -16,9 +16,13 @@ use zeroize::Zeroize;
 use super::error::{ApiError, problem};
 use crate::service::{Principal, RequestCtx, ServiceError, Vault};
 
-/// The request id assigned by the request-id middleware.
+/// The server's own id of the request, assigned by the request-id middleware (unique).
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
+
+/// The client's `x-request-id`, when it is 1–64 of `[A-Za-z0-9._:-]`.
+#[derive(Debug, Clone)]
+pub struct ClientRequestId(pub String);
 
 /// Who is calling, re-checked against the store on this request.
 pub(super) struct Auth(pub(super) Principal);
@@ -29,6 +33,10 @@ pub(super) struct Ctx(pub(super) RequestCtx);
 fn ctx_of(parts: &Parts) -> RequestCtx {
     RequestCtx {
         request_id: parts.extensions.get::<RequestId>().map(|r| r.0.clone()),
+        client_request_id: parts
+            .extensions
+            .get::<ClientRequestId>()
+            .map(|r| r.0.clone()),
         source_ip: parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
@@ -132,16 +140,21 @@ fn describe(path: &str, e: &serde_json::Error) -> String {
     }
 }
 
-/// Parses JSON (400 on malformed JSON, wrong types or unknown fields) and then wipes the body
-/// buffer, which may hold plaintext sensitive values.
+/// Parses JSON (400 on anything but exactly one object, a key given twice, malformed JSON,
+/// wrong types or unknown fields) and then wipes the body buffer, which may hold plaintext
+/// sensitive values. The shape check (`strict::check_json_body`) runs first, so serde never
+/// reads a struct from an array.
 pub(super) fn parse_json<T: DeserializeOwned>(body: Bytes) -> Result<T, ApiError> {
-    let parsed = {
-        let de = &mut serde_json::Deserializer::from_slice(&body);
-        let result: Result<T, _> = serde_path_to_error::deserialize(de);
-        result.map_err(|e| {
-            let path = e.path().to_string();
-            ServiceError::BadRequest(describe(&path, e.inner()))
-        })
+    let parsed = match super::strict::check_json_body(&body) {
+        Err(shape) => Err(ServiceError::BadRequest(shape.to_string())),
+        Ok(()) => {
+            let de = &mut serde_json::Deserializer::from_slice(&body);
+            let result: Result<T, _> = serde_path_to_error::deserialize(de);
+            result.map_err(|e| {
+                let path = e.path().to_string();
+                ServiceError::BadRequest(describe(&path, e.inner()))
+            })
+        }
     };
     if let Ok(mut owned) = body.try_into_mut() {
         owned.zeroize();

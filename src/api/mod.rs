@@ -14,6 +14,7 @@ mod openapi;
 mod payroll;
 pub mod route_table;
 mod session;
+mod strict;
 mod users;
 
 use std::future::Future;
@@ -34,7 +35,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use error::{ApiError, problem};
-pub use extract::RequestId;
+pub use extract::{ClientRequestId, RequestId};
+pub use strict::{BodyShapeError, check_json_body};
 
 use crate::service::Vault;
 
@@ -42,6 +44,7 @@ use crate::service::Vault;
 pub const BODY_LIMIT: usize = 64 * 1024;
 
 static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+static X_SERVER_REQUEST_ID: HeaderName = HeaderName::from_static("x-server-request-id");
 
 /// Every route, each registered together with its OpenAPI operation (`utoipa_axum::routes!`).
 fn routes() -> OpenApiRouter<Vault> {
@@ -99,27 +102,39 @@ pub fn app(vault: Vault) -> Router {
         .with_state(vault)
 }
 
-/// Keeps a client's `x-request-id` if it is a short token of safe characters (it ends up in the
-/// audit log), otherwise assigns a UUID; either way it is echoed in the response.
+/// Gives every request the server's own unique id (a UUID, the audit entry's `request_id`), and
+/// keeps a client's `x-request-id` only if it is 1–64 of `[A-Za-z0-9._:-]` (the entry's
+/// `client_request_id`): a client must not be able to pair its entries with others'. The
+/// response's `x-request-id` echoes the client's valid id, else the server's; the server's id is
+/// always in `x-server-request-id` too.
 async fn request_id(mut req: Request, next: Next) -> Response {
-    let supplied = req
+    let client = req
         .headers()
         .get(&X_REQUEST_ID)
         .and_then(|v| v.to_str().ok())
-        .filter(|s| {
-            (1..=64).contains(&s.len())
-                && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
-        });
-    let id = supplied
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    req.extensions_mut().insert(RequestId(id.clone()));
+        .filter(|s| valid_client_request_id(s))
+        .map(str::to_owned);
+    let server = uuid::Uuid::new_v4().to_string();
+    req.extensions_mut().insert(RequestId(server.clone()));
+    if let Some(c) = &client {
+        req.extensions_mut().insert(ClientRequestId(c.clone()));
+    }
     let mut resp = next.run(req).await;
-    if let Ok(v) = HeaderValue::from_str(&id) {
+    let echoed = client.as_deref().unwrap_or(&server);
+    if let Ok(v) = HeaderValue::from_str(echoed) {
         resp.headers_mut().insert(X_REQUEST_ID.clone(), v);
     }
+    if let Ok(v) = HeaderValue::from_str(&server) {
+        resp.headers_mut().insert(X_SERVER_REQUEST_ID.clone(), v);
+    }
     resp
+}
+
+/// 1–64 of `[A-Za-z0-9._:-]` (CONTRACT §4).
+fn valid_client_request_id(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
 }
 
 /// `GET /healthz` body.
@@ -177,10 +192,13 @@ const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=
 /// The classic Prometheus text format, the default.
 const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// Prometheus / OpenMetrics text (no auth).
+/// Prometheus / OpenMetrics text (no auth for the HTTP and audit figures).
 ///
-/// Counts by route template and rule, never an id or a value; bind the server to a private
-/// address.
+/// Counts by route template, method and status, never an id or a value. The monitor's figures
+/// (alerts raised by rule, monitor progress, webhook deliveries) are included only when the
+/// scraper sends `Authorization: Bearer` with a valid token of role `security` or `admin`; any
+/// other token, valid or not, gets the same view as no token (never a 401, so a scraper
+/// misconfiguration cannot look like an outage). Bind the server to a private address.
 #[utoipa::path(
     get,
     path = "/metrics",
@@ -194,8 +212,13 @@ const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
          ))
     )
 )]
-async fn metrics(State(v): State<Vault>, headers: axum::http::HeaderMap) -> Response {
-    let body = v.metrics().render(v.audit_log().head().seq);
+async fn metrics(
+    State(v): State<Vault>,
+    extract::Ctx(ctx): extract::Ctx,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let monitor = monitor_scraper(&v, &ctx, &headers).await;
+    let body = v.metrics().render(v.audit_log().head().seq, monitor);
     let openmetrics = headers
         .get(header::ACCEPT)
         .and_then(|a| a.to_str().ok())
@@ -209,6 +232,31 @@ async fn metrics(State(v): State<Vault>, headers: axum::http::HeaderMap) -> Resp
             crate::service::Metrics::to_prometheus_text(&body),
         )
             .into_response()
+    }
+}
+
+/// Whether the scraper presented a valid token of a role that may see monitor figures.
+async fn monitor_scraper(
+    v: &Vault,
+    ctx: &crate::service::RequestCtx,
+    headers: &axum::http::HeaderMap,
+) -> bool {
+    let Some((scheme, token)) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.split_once(' '))
+    else {
+        return false;
+    };
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return false;
+    }
+    match v.authenticate(ctx, token.trim()).await {
+        Ok(p) => matches!(
+            p.role,
+            crate::model::Role::Security | crate::model::Role::Admin
+        ),
+        Err(_) => false,
     }
 }
 

@@ -57,6 +57,7 @@ pub const ROUTES: &[RouteRule] = &[
     r("post", "/v1/auth/login", Nothing, ANY),
     r("post", "/v1/auth/logout", Nothing, ANY),
     r("post", "/v1/oauth/token", Nothing, ANY),
+    r("get", "/.well-known/jwks.json", Nothing, ANY),
     r("post", "/v1/employees", Masked, HR),
     r("get", "/v1/employees", Masked, READERS),
     r("get", "/v1/employees/{id}", Masked, READERS),

@@ -1,7 +1,7 @@
 //! Login, logout and the OAuth 2.0 client-credentials token endpoint.
 
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
@@ -15,7 +15,7 @@ use super::extract::{Auth, Body, Ctx, json, parse_json};
 use super::openapi::{
     BadRequest, Internal, Invalid, PayloadTooLarge, TooManyRequests, Unauthorized, Unavailable,
 };
-use crate::auth::{TokenRequestError, parse_client_credentials};
+use crate::auth::parse_token_request;
 use crate::model::{FieldError, ValidationErrors};
 use crate::service::{ServiceError, TokenGrant, Vault};
 
@@ -24,6 +24,34 @@ pub(super) fn router() -> OpenApiRouter<Vault> {
         .routes(routes!(login))
         .routes(routes!(logout))
         .routes(routes!(token))
+        .routes(routes!(jwks))
+}
+
+/// The public key that verifies access tokens (RFC 7517 JWK Set; no auth).
+///
+/// One Ed25519 key (`kty` `OKP`, RFC 8037); its `kid` (the RFC 7638 thumbprint) is in every
+/// token's header. Verify with any JOSE library: algorithm `EdDSA`, `iss` `hrvault`, `aud`
+/// `hrvault-api`, `exp` required.
+#[utoipa::path(
+    get,
+    path = "/.well-known/jwks.json",
+    operation_id = "jwks",
+    tag = "auth",
+    responses(
+        (status = 200, description = "The JWK Set.", body = crate::auth::Jwks,
+         content_type = "application/jwk-set+json"),
+    )
+)]
+async fn jwks(State(v): State<Vault>) -> Response {
+    match serde_json::to_vec(&v.jwks()) {
+        Ok(body) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/jwk-set+json")],
+            body,
+        )
+            .into_response(),
+        Err(_) => ApiError(ServiceError::Internal).into_response(),
+    }
 }
 
 /// `POST /v1/auth/login` body. Holds a password: zeroized, no `Debug`.
@@ -131,7 +159,8 @@ struct OAuthError<'a> {
     error_description: &'a str,
 }
 
-/// RFC 6749 §5.2 error response.
+/// RFC 6749 §5.2 error response; a 401 carries the `WWW-Authenticate: Basic` challenge
+/// (§5.2: "MUST include the WWW-Authenticate response header field").
 fn oauth_error(status: StatusCode, error: OAuthErrorCode, description: &str) -> Response {
     let mut r = json(
         status,
@@ -140,8 +169,20 @@ fn oauth_error(status: StatusCode, error: OAuthErrorCode, description: &str) -> 
             error_description: description,
         },
     );
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if status == StatusCode::UNAUTHORIZED {
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(r#"Basic realm="hrvault""#),
+        );
+    }
+    r
+}
+
+/// RFC 6749 §5.1: every token endpoint response, success or error, is `no-store`/`no-cache`.
+fn no_store(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     r
 }
 
@@ -157,11 +198,11 @@ struct TokenForm {
     /// `client_credentials`.
     #[schema(required, nullable = false, examples("client_credentials"))]
     grant_type: Option<String>,
-    /// The service account's username.
-    #[schema(required, nullable = false)]
+    /// The service account's username (unless sent by HTTP Basic).
     client_id: Option<String>,
-    /// The secret shown when the account was created or its secret rotated.
-    #[schema(required, nullable = false, format = Password)]
+    /// The secret shown when the account was created or its secret rotated (unless sent by
+    /// HTTP Basic).
+    #[schema(format = Password)]
     client_secret: Option<String>,
     /// Accepted and ignored: the token carries the account's role.
     scope: Option<String>,
@@ -170,8 +211,12 @@ struct TokenForm {
 /// Get a token for a service account (OAuth 2.0 client credentials).
 ///
 /// For payroll integrations: `client_id` is the service user's username, `client_secret` the
-/// secret shown once at creation or rotation. The answer has the same shape as a login. Failed
-/// attempts are limited per client like failed logins.
+/// secret shown once at creation or rotation. The client authenticates by HTTP Basic
+/// (`Authorization: Basic base64(urlencode(client_id):urlencode(client_secret))`, RFC 6749
+/// §2.3.1) or by `client_id` and `client_secret` in the form, not both. The answer has the same
+/// shape as a login; every answer carries `Cache-Control: no-store` and `Pragma: no-cache`; a
+/// 401 carries `WWW-Authenticate: Basic realm="hrvault"`. Failed attempts are limited per
+/// client like failed logins.
 #[utoipa::path(
     post,
     path = "/v1/oauth/token",
@@ -182,8 +227,9 @@ struct TokenForm {
         (status = 200, description = "A token for the service account.", body = TokenGrant),
         (status = 400, description = "`invalid_request` or `unsupported_grant_type`.",
          body = OAuthError<'static>),
-        (status = 401, description = "`invalid_client`: client authentication failed.",
-         body = OAuthError<'static>),
+        (status = 401, description = "`invalid_client`: client authentication failed or missing.",
+         body = OAuthError<'static>,
+         headers(("WWW-Authenticate" = String, description = "`Basic realm=\"hrvault\"`."))),
         (status = 413, response = PayloadTooLarge),
         (status = 429, description = "`temporarily_unavailable`: too many failed attempts.",
          body = OAuthError<'static>,
@@ -192,20 +238,47 @@ struct TokenForm {
         (status = 503, response = Unavailable),
     )
 )]
-async fn token(State(v): State<Vault>, Ctx(ctx): Ctx, Body(body): Body) -> Response {
-    // The same parser the fuzz target drives (`auth::parse_client_credentials`).
-    let creds = match parse_client_credentials(&body) {
+async fn token(
+    State(v): State<Vault>,
+    Ctx(ctx): Ctx,
+    headers: HeaderMap,
+    body: Result<Body, Response>,
+) -> Response {
+    match body {
+        Ok(Body(body)) => no_store(token_response(&v, &ctx, &headers, &body).await),
+        Err(rejected) => no_store(rejected),
+    }
+}
+
+async fn token_response(
+    v: &Vault,
+    ctx: &crate::service::RequestCtx,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .map(HeaderValue::as_bytes);
+    // The same parser the fuzz target drives (`auth::parse_token_request`).
+    let creds = match parse_token_request(body, authorization) {
         Ok(c) => c,
+        Err(e) if e.is_client_error() => {
+            return oauth_error(
+                StatusCode::UNAUTHORIZED,
+                OAuthErrorCode::InvalidClient,
+                e.description(),
+            );
+        }
         Err(e) => {
-            let code = match e {
-                TokenRequestError::UnsupportedGrantType => OAuthErrorCode::UnsupportedGrantType,
+            let code = match e.code() {
+                "unsupported_grant_type" => OAuthErrorCode::UnsupportedGrantType,
                 _ => OAuthErrorCode::InvalidRequest,
             };
             return oauth_error(StatusCode::BAD_REQUEST, code, e.description());
         }
     };
     match v
-        .client_credentials(&ctx, &creds.client_id, creds.client_secret)
+        .client_credentials(ctx, &creds.client_id, creds.client_secret)
         .await
     {
         Ok(grant) => json(StatusCode::OK, &grant),

@@ -61,6 +61,7 @@ actions! {
     AuthLoginFailed => "auth.login_failed",
     AuthLogout => "auth.logout",
     AuthTokenRejected => "auth.token_rejected",
+    AuthRateLimited => "auth.rate_limited",
     EmployeeImport => "employee.import",
     EmployeeCreate => "employee.create",
     EmployeeRead => "employee.read",
@@ -105,7 +106,10 @@ pub struct NewEntry {
     pub reason: Option<String>,
     pub outcome: Outcome,
     pub source_ip: Option<String>,
+    /// The server's own id of the request (unique per request).
     pub request_id: Option<String>,
+    /// The client's `x-request-id`, when it sent a valid one.
+    pub client_request_id: Option<String>,
 }
 
 impl NewEntry {
@@ -121,6 +125,7 @@ impl NewEntry {
             outcome,
             source_ip: None,
             request_id: None,
+            client_request_id: None,
         }
     }
 }
@@ -184,9 +189,16 @@ pub struct EntryRef<'a> {
     #[serde(borrow)]
     #[schema(required, value_type = Option<String>)]
     pub source_ip: Option<Cow<'a, str>>,
+    /// The server's own id of the request: unique per request (null for CLI actions).
     #[serde(borrow)]
     #[schema(required, value_type = Option<String>)]
     pub request_id: Option<Cow<'a, str>>,
+    /// The client's `x-request-id` when it sent a valid one (1–64 of `[A-Za-z0-9._:-]`). The key
+    /// is present only then: entries written before it existed have no such key and still
+    /// verify (docs/design/audit-chain.md §2–§3).
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub client_request_id: Option<Cow<'a, str>>,
     /// Hex SHA-256 of the previous entry (64 zeros for entry 1).
     #[serde(borrow)]
     #[schema(value_type = String, pattern = "^[0-9a-f]{64}$")]
@@ -224,6 +236,7 @@ impl EntryRef<'_> {
             outcome: own(self.outcome),
             source_ip: own_opt(self.source_ip),
             request_id: own_opt(self.request_id),
+            client_request_id: own_opt(self.client_request_id),
             prev_hash: own(self.prev_hash),
             hash: own(self.hash),
         }
@@ -246,8 +259,10 @@ impl EntryRef<'_> {
 }
 
 /// Canonical bytes: the entry without `prev_hash` and `hash`, as JSON with object keys sorted
-/// by code point, no insignificant whitespace, nulls kept, strings escaped as RFC 8785 (JCS)
-/// requires (which is serde_json's compact escaping). Written into `out` (cleared first).
+/// by code point, no insignificant whitespace, nulls kept (except `client_request_id`, which is
+/// present only when set, so entries from before it existed hash as they always did), strings
+/// escaped as RFC 8785 (JCS) requires (which is serde_json's compact escaping). Written into
+/// `out` (cleared first).
 pub fn canonical_bytes(e: &EntryRef<'_>, out: &mut Vec<u8>) {
     #[derive(Serialize)]
     struct CanonActor<'b> {
@@ -260,6 +275,8 @@ pub fn canonical_bytes(e: &EntryRef<'_>, out: &mut Vec<u8>) {
     struct Canon<'b> {
         action: &'b str,
         actor: CanonActor<'b>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        client_request_id: &'b Option<Cow<'b, str>>,
         employee_id: &'b Option<Cow<'b, str>>,
         employee_ids: &'b Option<Vec<Cow<'b, str>>>,
         fields: &'b Option<Vec<Cow<'b, str>>>,
@@ -278,6 +295,7 @@ pub fn canonical_bytes(e: &EntryRef<'_>, out: &mut Vec<u8>) {
             user_id: &e.actor.user_id,
             username: &e.actor.username,
         },
+        client_request_id: &e.client_request_id,
         employee_id: &e.employee_id,
         employee_ids: &e.employee_ids,
         fields: &e.fields,
@@ -336,6 +354,7 @@ impl NewEntry {
             outcome: Cow::Borrowed(self.outcome.as_str()),
             source_ip: self.source_ip.as_deref().map(s),
             request_id: self.request_id.as_deref().map(s),
+            client_request_id: self.client_request_id.as_deref().map(s),
             prev_hash: s(prev_hash),
             hash: Cow::Borrowed(""),
         };
@@ -408,6 +427,38 @@ mod tests {
         assert_eq!(back.computed_hash(&mut scratch), e.hash);
         assert!(
             serde_json::from_str::<EntryRef<'_>>(&line.replacen("{", r#"{"extra":1,"#, 1)).is_err()
+        );
+    }
+
+    /// `client_request_id` is in the line and the hash only when set; without it an entry is
+    /// byte for byte what it was before the field existed.
+    #[test]
+    fn client_request_id_is_optional_in_line_and_canonical_form() {
+        let mut scratch = Vec::new();
+        let without = sample().seal(1, "2026-01-15T09:00:00.000000Z", GENESIS_HASH, &mut scratch);
+        let line = serde_json::to_string(&without).unwrap();
+        assert!(!line.contains("client_request_id"));
+        let mut with = sample();
+        with.request_id = Some("srv-1".into());
+        with.client_request_id = Some("ticket-4711".into());
+        let with = with.seal(1, "2026-01-15T09:00:00.000000Z", GENESIS_HASH, &mut scratch);
+        let line = serde_json::to_string(&with).unwrap();
+        assert!(
+            line.contains(r#""request_id":"srv-1","client_request_id":"ticket-4711","prev_hash""#),
+            "{line}"
+        );
+        let mut c = Vec::new();
+        canonical_bytes(&with, &mut c);
+        let c = String::from_utf8(c).unwrap();
+        assert!(
+            c.starts_with(r#"{"action":"employee.reveal","actor":{"role":"hr","user_id":null,"username":"hr1"},"client_request_id":"ticket-4711","employee_id":null"#),
+            "{c}"
+        );
+        let back: EntryRef<'_> = serde_json::from_str(&line).unwrap();
+        assert_eq!(back.computed_hash(&mut scratch), with.hash);
+        assert_ne!(
+            with.hash, without.hash,
+            "the client's id is covered by the hash"
         );
     }
 

@@ -149,7 +149,7 @@ impl LogSink for FileSink {
 enum Request {
     /// An entry, and whether the store must be made durable in the same commit.
     Append(
-        NewEntry,
+        Box<NewEntry>,
         bool,
         oneshot::Sender<Result<Recorded, AuditError>>,
     ),
@@ -250,7 +250,7 @@ impl AuditLog {
     pub async fn append(&self, entry: NewEntry) -> Result<Recorded, AuditError> {
         let (tx, rx) = oneshot::channel();
         self.tx
-            .send(Request::Append(entry, false, tx))
+            .send(Request::Append(Box::new(entry), false, tx))
             .map_err(|_| AuditError::Unavailable)?;
         rx.await.map_err(|_| AuditError::Unavailable)?
     }
@@ -261,7 +261,7 @@ impl AuditLog {
     pub async fn append_and_sync_store(&self, entry: NewEntry) -> Result<Recorded, AuditError> {
         let (tx, rx) = oneshot::channel();
         self.tx
-            .send(Request::Append(entry, true, tx))
+            .send(Request::Append(Box::new(entry), true, tx))
             .map_err(|_| AuditError::Unavailable)?;
         rx.await.map_err(|_| AuditError::Unavailable)?
     }

@@ -7,7 +7,12 @@ mod limiter;
 mod policy;
 mod token;
 
-pub use form::{ClientCredentials, TokenRequestError, parse_client_credentials};
-pub use limiter::{FailureLimiter, HashSlots, RateLimited};
+pub use form::{
+    ClientAuthMethod, ClientCredentials, TokenRequestError, parse_basic, parse_token_request,
+};
+pub use limiter::{
+    EndedWindow, HashSlots, LimitKind, LoginLimiter, MAX_TRACKED, PER_ADDRESS_PER_MINUTE,
+    RateLimited, Refusal, Reservation, WINDOW_SECS,
+};
 pub use policy::{FieldView, Permission, field_view};
-pub use token::{AUDIENCE, Claims, ISSUER, TokenError, TokenService};
+pub use token::{AUDIENCE, Claims, ISSUER, Jwk, Jwks, TokenError, TokenService};

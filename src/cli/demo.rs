@@ -206,6 +206,7 @@ pub(super) async fn demo(listen: SocketAddr) -> Result<(), CliError> {
     let vault = Vault::open(&dir, &passphrase, Settings::default(), clock(), hasher()?).await?;
     let ctx = RequestCtx {
         request_id: Some("demo-seed".into()),
+        client_request_id: None,
         source_ip: None,
     };
 

@@ -26,12 +26,19 @@ impl Username {
         &self.0
     }
 
+    /// What the audit log records instead of a login name that is not a valid username.
+    pub const INVALID: &'static str = "invalid username";
+
     /// The form recorded for a failed login: the attempted name if it is a well-formed
-    /// username, otherwise a placeholder (people do type passwords into the username box).
+    /// username, otherwise [`Username::INVALID`] (people do type passwords into the username
+    /// box, and anything can arrive there: only a syntactically valid username is ever stored).
+    /// A name that is also a valid SSN (`123-45-6789`, `123456789`) is recorded as invalid too:
+    /// the audit log must never hold one, whichever box it was typed into.
     pub fn for_audit(attempted: &str) -> String {
         match Self::parse(attempted) {
+            Ok(_) if super::Ssn::parse(attempted).is_ok() => Self::INVALID.to_owned(),
             Ok(u) => u.0,
-            Err(_) => "<malformed username>".to_owned(),
+            Err(_) => Self::INVALID.to_owned(),
         }
     }
 }
@@ -48,6 +55,9 @@ mod tests {
         for bad in ["", ".hidden", "with space", "tab\t", &"x".repeat(65), "ünï"] {
             assert!(Username::parse(bad).is_err(), "{bad:?}");
         }
-        assert_eq!(Username::for_audit("p@ss word!"), "<malformed username>");
+        assert_eq!(Username::for_audit("p@ss word!"), "invalid username");
+        assert_eq!(Username::for_audit("123-45-6789"), "invalid username");
+        assert_eq!(Username::for_audit("123456789"), "invalid username");
+        assert_eq!(Username::for_audit("hr.onboarding"), "hr.onboarding");
     }
 }

@@ -24,7 +24,7 @@ use super::{Inner, Vault};
 use crate::audit::{
     Action, Actor, AuditLog, AuditReader, FileSink, LogSink, NewEntry, Outcome, SegmentDir,
 };
-use crate::auth::{FailureLimiter, HashSlots, TokenService};
+use crate::auth::{HashSlots, LoginLimiter, PER_ADDRESS_PER_MINUTE, TokenService};
 use crate::clock::{SharedClock, rfc3339};
 use crate::config::Settings;
 use crate::crypto::{KdfParams, KeyFile, KeyFileError, PasswordHasher, generate_secret};
@@ -391,7 +391,11 @@ async fn open_parts(
         inner: Arc::new(Inner {
             data_dir: dir.to_path_buf(),
             tokens: TokenService::new(keys.token_key().public_key(), settings.auth.token_ttl_secs),
-            limiter: FailureLimiter::new(settings.auth.login_attempts_per_minute),
+            limiter: LoginLimiter::new(
+                limiter_key()?,
+                settings.auth.login_attempts_per_minute,
+                PER_ADDRESS_PER_MINUTE,
+            ),
             slots: HashSlots::new(cores, 64),
             reader: AuditReader::new(segments),
             flags: parking_lot::RwLock::new(
@@ -414,6 +418,15 @@ async fn open_parts(
             _lock: lock,
         }),
     })
+}
+
+/// A random key for the limiter's username digests, new in every process (the digests are
+/// never stored).
+fn limiter_key() -> Result<[u8; 32], VaultError> {
+    let mut key = [0u8; 32];
+    crate::crypto::random_bytes(&mut key)
+        .map_err(|_| VaultError::Io("no randomness for the login limiter".into()))?;
+    Ok(key)
 }
 
 fn lock_file(path: &Path, dir: &Path) -> Result<File, VaultError> {

@@ -28,7 +28,11 @@ pub(crate) struct RuleLabels {
 
 /// Every metric of the vault.
 pub struct Metrics {
+    /// What any scraper sees: HTTP and audit figures.
     registry: Registry,
+    /// Monitor, alert and webhook figures: only for a `security` or `admin` token (CONTRACT §2:
+    /// an insider must not watch their own alerts fire).
+    monitor_registry: Registry,
     http_requests: Family<HttpLabels, Counter>,
     http_seconds: Family<RouteLabels, Histogram>,
     audit_entries: Counter,
@@ -81,7 +85,9 @@ impl Metrics {
             webhook_delivered: Counter::default(),
             webhook_failures: Counter::default(),
             registry: Registry::default(),
+            monitor_registry: Registry::default(),
         };
+        let mut monitor = Registry::with_prefix("hrvault");
         registry.register(
             "http_requests",
             "HTTP requests by route template, method and status",
@@ -122,40 +128,45 @@ impl Metrics {
             "Sequence number of the last durable audit entry",
             m.audit_head.clone(),
         );
-        registry.register(
+        monitor.register(
             "monitor_events",
             "Audit entries evaluated by the insider-threat monitor",
             m.monitor_events.clone(),
         );
-        registry.register(
+        monitor.register(
             "monitor_processed_seq",
             "Last audit entry the monitor evaluated",
             m.monitor_processed.clone(),
         );
-        registry.register(
+        monitor.register(
             "alerts_raised",
             "Insider-threat alerts raised, by rule",
             m.alerts_raised.clone(),
         );
-        registry.register(
+        monitor.register(
             "webhook_deliveries",
             "Alert webhooks delivered",
             m.webhook_delivered.clone(),
         );
-        registry.register(
+        monitor.register(
             "webhook_failures",
             "Alert webhook attempts that failed (retried)",
             m.webhook_failures.clone(),
         );
-        Self { registry, ..m }
+        Self {
+            registry,
+            monitor_registry: monitor,
+            ..m
+        }
     }
 
-    /// Counts one HTTP response.
+    /// Counts one HTTP response. Label values are bounded (CONTRACT §4): a method outside the
+    /// standard nine counts as `other`, so no client can mint label series.
     pub fn http(&self, route: &str, method: &str, status: u16, seconds: f64) {
         self.http_requests
             .get_or_create(&HttpLabels {
                 route: route.to_owned(),
-                method: method.to_owned(),
+                method: method_label(method).to_owned(),
                 status,
             })
             .inc();
@@ -242,19 +253,56 @@ impl Metrics {
         out
     }
 
-    /// The OpenMetrics text exposition.
-    pub fn render(&self, audit_head: u64) -> String {
+    /// The OpenMetrics text exposition; the monitor's families only with `monitor`.
+    pub fn render(&self, audit_head: u64, monitor: bool) -> String {
         self.audit_head.set(audit_head as i64);
         let mut out = String::with_capacity(8 * 1024);
         prometheus_client::encoding::text::encode(&mut out, &self.registry)
             .expect("writing to a String cannot fail");
+        if monitor {
+            // One exposition: drop the first registry's `# EOF` before appending the second.
+            if let Some(body) = out.strip_suffix("# EOF\n") {
+                out.truncate(body.len());
+            }
+            prometheus_client::encoding::text::encode(&mut out, &self.monitor_registry)
+                .expect("writing to a String cannot fail");
+        }
         out
     }
+}
+
+/// The method as a label: one of the RFC 9110 methods (and PATCH), else `other`.
+fn method_label(method: &str) -> &'static str {
+    const KNOWN: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+    ];
+    KNOWN.into_iter().find(|m| *m == method).unwrap_or("other")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn monitor_figures_only_on_request_and_methods_are_bounded() {
+        let m = Metrics::new();
+        m.alert_raised("honeytoken_access");
+        m.http("unmatched", "BREW", 404, 0.001);
+        m.http("unmatched", "X".repeat(5000).as_str(), 404, 0.001);
+        let public = m.render(1, false);
+        assert!(!public.contains("alerts_raised"), "{public}");
+        assert!(!public.contains("monitor_"), "{public}");
+        assert!(!public.contains("webhook"), "{public}");
+        assert!(
+            public.contains("method=\"other\",status=\"404\"} 2"),
+            "{public}"
+        );
+        assert!(!public.contains("BREW"));
+        let full = m.render(1, true);
+        assert!(full.contains("hrvault_alerts_raised_total{rule=\"honeytoken_access\"} 1"));
+        assert_eq!(full.matches("# EOF").count(), 1, "{full}");
+        assert!(full.ends_with("# EOF\n"));
+    }
 
     #[test]
     fn exposition_has_the_documented_families() {
@@ -263,7 +311,7 @@ mod tests {
         m.audit_commit(32, 0.0004, true);
         m.audit_commit(3, 0.0, false);
         m.alert_raised("honeytoken_access");
-        let text = m.render(35);
+        let text = m.render(35, true);
         for needle in [
             "hrvault_http_requests_total{route=\"/v1/employees/{id}\",method=\"GET\",status=\"200\"} 1",
             "hrvault_audit_entries_total 32",

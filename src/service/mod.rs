@@ -35,7 +35,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use crate::audit::{Action, Actor, AuditLog, AuditReader, NewEntry, Outcome, Recorded};
-use crate::auth::{FailureLimiter, HashSlots, TokenService};
+use crate::auth::{HashSlots, LoginLimiter, TokenService};
 use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::crypto::{Keyring, PasswordHasher};
@@ -80,6 +80,16 @@ pub fn spawn_background_tasks(vault: &Vault) {
             }
         }
     });
+    let limits = vault.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            if let Err(e) = limits.record_ended_rate_limits().await {
+                tracing::warn!(error = %e, "could not audit ended rate-limit windows");
+            }
+        }
+    });
     let v = vault.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
@@ -111,10 +121,23 @@ pub fn spawn_background_tasks(vault: &Vault) {
 /// Where a request came from, for the audit entry.
 #[derive(Debug, Clone, Default)]
 pub struct RequestCtx {
-    /// `x-request-id` (echoed in the response).
+    /// The server's own id of this request (unique; the audit entry's `request_id`).
     pub request_id: Option<String>,
+    /// The client's `x-request-id`, if it sent a valid one (the entry's `client_request_id`).
+    pub client_request_id: Option<String>,
     /// Peer address.
     pub source_ip: Option<String>,
+}
+
+impl RequestCtx {
+    /// An entry for `actor` doing `action` in this request (its ids and address filled in).
+    pub(crate) fn entry(&self, actor: Actor, action: Action, outcome: Outcome) -> NewEntry {
+        let mut e = NewEntry::new(actor, action, outcome);
+        e.request_id = self.request_id.clone();
+        e.client_request_id = self.client_request_id.clone();
+        e.source_ip = self.source_ip.clone();
+        e
+    }
 }
 
 /// An authenticated caller, re-checked against the store on this request.
@@ -151,7 +174,7 @@ pub(crate) struct Inner {
     pub(crate) settings: Settings,
     pub(crate) tokens: TokenService,
     pub(crate) hasher: Arc<PasswordHasher>,
-    pub(crate) limiter: FailureLimiter,
+    pub(crate) limiter: LoginLimiter,
     pub(crate) slots: HashSlots,
     /// Every HR flag (few; read on each reveal and by the monitor), kept in step with the store.
     pub(crate) flags: parking_lot::RwLock<Vec<crate::store::StoredFlag>>,
@@ -206,10 +229,7 @@ impl Vault {
         action: Action,
         outcome: Outcome,
     ) -> NewEntry {
-        let mut e = NewEntry::new(who.actor(), action, outcome);
-        e.request_id = ctx.request_id.clone();
-        e.source_ip = ctx.source_ip.clone();
-        e
+        ctx.entry(who.actor(), action, outcome)
     }
 
     /// Appends an entry and waits for it to be durable. The one place entries are produced.

@@ -1,15 +1,17 @@
 //! Logins, client credentials, per-request token checks and logout.
 //!
 //! Unknown usernames, wrong passwords and disabled accounts all get the same 401 after the same
-//! argon2 work, so responses do not reveal which usernames exist. Failures are limited per
-//! username before any hashing happens.
+//! argon2 work, so responses do not reveal which usernames exist. Attempts are limited per
+//! username and per source address before any hashing happens (`auth::LoginLimiter`), and the
+//! refusals are audited coalesced: one `auth.rate_limited` entry at a window's first refusal,
+//! one with the count of the rest when the window ends.
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
 use super::{Principal, RequestCtx, ServiceError, Vault};
 use crate::audit::{Action, Actor, NewEntry, Outcome};
-use crate::auth::TokenError;
+use crate::auth::{LimitKind, TokenError};
 use crate::model::{UserKind, Username};
 use crate::store::{DisabledReason, StoredUser};
 
@@ -57,13 +59,14 @@ impl Vault {
         action: Action,
         outcome: Outcome,
     ) -> NewEntry {
-        let mut e = NewEntry::new(actor, action, outcome);
-        e.request_id = ctx.request_id.clone();
-        e.source_ip = ctx.source_ip.clone();
-        e
+        ctx.entry(actor, action, outcome)
     }
 
     /// Checks a username + password (or client id + secret) and issues a token.
+    ///
+    /// The attempt reserves its place in the username's and the address's minute windows
+    /// *before* the hash is checked (so a burst cannot overtake the limit), and gives it back
+    /// only if it succeeds.
     pub(crate) async fn sign_in(
         &self,
         ctx: &RequestCtx,
@@ -89,23 +92,45 @@ impl Vault {
                 role: None,
             },
         };
-        if let Err(limited) = self.inner.limiter.check(username, now) {
-            let mut e =
-                self.anonymous_entry(ctx, actor(), Action::AuthLoginFailed, Outcome::Denied);
-            e.reason = Some("rate limited: too many failed attempts".into());
-            self.record(e).await?;
-            return Err(ServiceError::RateLimited(limited.retry_after_secs));
-        }
+        let addr = ctx.source_ip.as_deref().and_then(|a| a.parse().ok());
+        let reservation =
+            match self
+                .inner
+                .limiter
+                .reserve(username, user.as_ref().map(|u| u.id), addr, now)
+            {
+                Ok(r) => r,
+                Err(refusal) => {
+                    if refusal.first {
+                        let mut e = self.anonymous_entry(
+                            ctx,
+                            actor(),
+                            Action::AuthRateLimited,
+                            Outcome::Denied,
+                        );
+                        e.reason = Some(format!(
+                            "{}: refused 1 attempt; further refusals in this minute are counted \
+                             and recorded in one entry when the minute ends",
+                            limit_name(refusal.kind)
+                        ));
+                        let recorded = self.record(e).await?;
+                        self.inner.limiter.note_first_seq(&refusal, recorded.seq());
+                    }
+                    return Err(ServiceError::RateLimited(refusal.limited.retry_after_secs));
+                }
+            };
         let wanted = match kind {
             CredentialKind::Password => UserKind::Human,
             CredentialKind::ClientSecret => UserKind::Service,
         };
-        let slot = self
-            .inner
-            .slots
-            .acquire()
-            .await
-            .map_err(|r| ServiceError::RateLimited(r.retry_after_secs))?;
+        let slot = match self.inner.slots.acquire().await {
+            Ok(s) => s,
+            Err(r) => {
+                // No hash was checked: the attempt does not count.
+                self.inner.limiter.release(reservation);
+                return Err(ServiceError::RateLimited(r.retry_after_secs));
+            }
+        };
         let hasher = self.inner.hasher.clone();
         let credential = user
             .as_ref()
@@ -123,6 +148,7 @@ impl Vault {
         drop(slot);
         match &user {
             Some(u) if matched && u.enabled => {
+                self.inner.limiter.release(reservation);
                 let (token, _) = self.inner.tokens.issue(
                     self.inner.keys.token_key(),
                     u.id,
@@ -144,15 +170,17 @@ impl Vault {
                 })
             }
             _ => {
-                self.inner.limiter.record_failure(username, now);
+                // The failure keeps its place in the windows.
+                drop(reservation);
                 let mut e =
                     self.anonymous_entry(ctx, actor(), Action::AuthLoginFailed, Outcome::Denied);
                 e.reason = Some(match &user {
+                    None if audit_name == Username::INVALID => "invalid username".into(),
                     None => "unknown user".into(),
-                    Some(u) if u.disabled_reason == Some(DisabledReason::Termination) => {
-                        disabled_reason(u).into()
-                    }
                     Some(u) if u.kind != wanted => "wrong kind of credential for this user".into(),
+                    // Only the right credential says the account is disabled (or terminated:
+                    // the monitor's `terminated_user_access`), so nobody can raise that alert
+                    // without knowing the password or secret.
                     Some(_) if !matched => "wrong credentials".into(),
                     Some(u) => disabled_reason(u).into(),
                 });
@@ -160,6 +188,50 @@ impl Vault {
                 Err(ServiceError::Unauthorized)
             }
         }
+    }
+
+    /// Audits the refusals counted in rate-limit windows that have ended (one
+    /// `auth.rate_limited` entry per username or address per minute with more than one refusal;
+    /// the first refusal had its own entry). Called by the housekeeping task.
+    pub(crate) async fn record_ended_rate_limits(&self) -> Result<usize, ServiceError> {
+        let ended = self.inner.limiter.take_ended(self.now());
+        let n = ended.len();
+        for w in ended {
+            let user = match w.user_id {
+                Some(id) => self.inner.store.user(&id)?.map(|l| l.value),
+                None => None,
+            };
+            let actor = match &user {
+                Some(u) => Actor {
+                    user_id: Some(u.id),
+                    username: Some(u.username.clone()),
+                    role: Some(u.role),
+                },
+                None => Actor::default(),
+            };
+            let mut e = NewEntry::new(actor, Action::AuthRateLimited, Outcome::Denied);
+            e.source_ip = w.addr.map(|a| a.to_string());
+            let since = jiff::Timestamp::from_second(w.window_start)
+                .map(|t| t.to_string())
+                .unwrap_or_default();
+            let first = if w.first_seq > 0 {
+                format!(" (first refusal: entry {})", w.first_seq)
+            } else {
+                String::new()
+            };
+            e.reason = Some(format!(
+                "{}: refused {} more attempts in the minute from {since}{first}",
+                limit_name(w.kind),
+                w.more_refused
+            ));
+            self.record(e).await?;
+        }
+        Ok(n)
+    }
+
+    /// The JWK Set that verifies this vault's access tokens (`GET /.well-known/jwks.json`).
+    pub fn jwks(&self) -> crate::auth::Jwks {
+        self.inner.tokens.jwks()
     }
 
     /// `POST /v1/auth/login`.
@@ -251,6 +323,13 @@ impl Vault {
         let exp = jiff::Timestamp::from_second(who.exp).map_err(|_| ServiceError::Internal)?;
         self.inner.store.revoke_token(&who.jti, exp)?;
         self.durable().await
+    }
+}
+
+fn limit_name(kind: LimitKind) -> &'static str {
+    match kind {
+        LimitKind::Username => "too many failed attempts for this username",
+        LimitKind::Address => "too many failed attempts from this address",
     }
 }
 

@@ -535,9 +535,9 @@ async fn token_expiry_follows_the_clock() {
     assert_eq!(probe(token).await, StatusCode::UNAUTHORIZED, "at exp");
 }
 
-/// The login limit is a sliding one-minute window per username on the vault's clock: after the
-/// configured number of failures every attempt (right password included) is a 429 whose
-/// `Retry-After` counts down, until the oldest failure is a minute old.
+/// The login limit is a one-minute window per username on the vault's clock, from its first
+/// failure: after the configured number of failures every attempt (right password included) is
+/// a 429 whose `Retry-After` counts down, until that minute has passed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_login_limit_window_slides() {
     let settings = Settings::parse("[auth]\nlogin_attempts_per_minute = 3\n").unwrap();
@@ -563,6 +563,54 @@ async fn the_login_limit_window_slides() {
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(retry_after(&r), 15);
     h.clock.advance_secs(15);
+    assert_eq!(h.login("admin", ADMIN).await.status, StatusCode::OK);
+}
+
+/// Refusals past the limit are audited coalesced: the first refusal of the minute writes one
+/// `auth.rate_limited` entry; the rest are counted and written as one entry, with the count and
+/// the first entry's seq, once the minute has ended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_refusals_are_audited_once_per_minute_with_their_count() {
+    let settings = Settings::parse("[auth]\nlogin_attempts_per_minute = 3\n").unwrap();
+    let h = Harness::new(settings).await;
+    for _ in 0..3 {
+        assert_eq!(
+            h.login("admin", "wrong").await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let before = h.audit_entries().len();
+    for _ in 0..20 {
+        assert_eq!(
+            h.login("admin", "wrong").await.status,
+            StatusCode::TOO_MANY_REQUESTS
+        );
+    }
+    let added: Vec<Value> = h.audit_entries().split_off(before);
+    assert_eq!(added.len(), 1, "{added:?}");
+    assert_eq!(added[0]["action"], "auth.rate_limited");
+    assert_eq!(added[0]["outcome"], "denied");
+    assert_eq!(added[0]["actor"]["username"], "admin");
+    let first_seq = added[0]["seq"].as_u64().unwrap();
+    assert_eq!(
+        h.vault().record_ended_rate_limits().await.unwrap(),
+        0,
+        "the minute is not over"
+    );
+    h.clock.advance_secs(60);
+    assert_eq!(h.vault().record_ended_rate_limits().await.unwrap(), 1);
+    let added: Vec<Value> = h.audit_entries().split_off(before + 1);
+    assert_eq!(added.len(), 1, "{added:?}");
+    assert_eq!(added[0]["action"], "auth.rate_limited");
+    assert_eq!(added[0]["actor"]["username"], "admin");
+    let reason = added[0]["reason"].as_str().unwrap();
+    assert!(reason.contains("refused 19 more attempts"), "{reason}");
+    assert!(reason.contains(&format!("entry {first_seq}")), "{reason}");
+    assert_eq!(
+        h.vault().record_ended_rate_limits().await.unwrap(),
+        0,
+        "written once"
+    );
     assert_eq!(h.login("admin", ADMIN).await.status, StatusCode::OK);
 }
 

@@ -149,7 +149,7 @@ fn each_request_appends_one_entry_before_its_response() {
     for (r, action, outcome, actor) in checks {
         let mine = audit_entries(c, &s.auditor.token, "", 0)
             .into_iter()
-            .filter(|e| e["request_id"] == r.request_id.as_str())
+            .filter(|e| e["client_request_id"] == r.request_id.as_str())
             .collect::<Vec<_>>();
         assert_eq!(
             mine.len(),

@@ -40,7 +40,7 @@ fn an_uploaded_csv_imports_valid_rows_and_reports_bad_ones_by_line() {
 
     let e = audit_entries(c, &w.staff.auditor.token, "action=employee.import", 0)
         .into_iter()
-        .find(|e| e["request_id"] == "csv-upload-1")
+        .find(|e| e["client_request_id"] == "csv-upload-1")
         .expect("audited");
     assert_eq!(e["actor"]["username"], w.staff.hr.username);
     let ids = e["employee_ids"].as_array().unwrap();

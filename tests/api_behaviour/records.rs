@@ -194,7 +194,7 @@ fn reveal_requires_a_reason_and_known_fields() {
     );
     let e = e
         .iter()
-        .find(|e| e["request_id"] == r.request_id.as_str())
+        .find(|e| e["client_request_id"] == r.request_id.as_str())
         .expect("reveal audited");
     assert_eq!(e["fields"], json!(["ssn", "bank_account"]));
     assert_eq!(e["reason"], "ten chars!");

@@ -26,6 +26,28 @@ pub const KEYS: [&str; 13] = [
     "hash",
 ];
 
+/// The one optional key: present (a string) only when the client sent a valid `x-request-id`,
+/// written right after `request_id`; absent from entries written before it existed.
+pub const OPTIONAL_KEY: &str = "client_request_id";
+
+/// Every key a line may have, in writer order.
+const LINE_ORDER: [&str; 14] = [
+    "seq",
+    "ts",
+    "actor",
+    "action",
+    "employee_id",
+    "employee_ids",
+    "fields",
+    "reason",
+    "outcome",
+    "source_ip",
+    "request_id",
+    OPTIONAL_KEY,
+    "prev_hash",
+    "hash",
+];
+
 /// The keys of `actor`, in writer order.
 pub const ACTOR_KEYS: [&str; 3] = ["user_id", "username", "role"];
 
@@ -107,7 +129,7 @@ pub fn canonical(entry: &Value) -> String {
 pub fn line_form(entry: &Value) -> String {
     let order = |m: &Map<String, Value>| -> Vec<String> {
         let known: &[&str] = if m.contains_key("seq") {
-            &KEYS
+            &LINE_ORDER
         } else {
             &ACTOR_KEYS
         };
@@ -163,7 +185,12 @@ fn is_str_list_or_null(v: &Value) -> bool {
 fn parse_entry(line: &str) -> Option<Value> {
     let v: Value = serde_json::from_str(line).ok()?;
     let m = v.as_object()?;
-    if m.len() != KEYS.len() || !KEYS.iter().all(|k| m.contains_key(*k)) {
+    let optional = match m.get(OPTIONAL_KEY) {
+        None => 0,
+        Some(Value::String(_)) => 1,
+        Some(_) => return None,
+    };
+    if m.len() != KEYS.len() + optional || !KEYS.iter().all(|k| m.contains_key(*k)) {
         return None;
     }
     let actor = m.get("actor")?.as_object()?;

@@ -505,10 +505,11 @@ impl Fixture {
     }
 }
 
-/// Entries whose `request_id` is `id`.
+/// Entries of the request the client sent with `x-request-id: id` (the entry's
+/// `client_request_id`; its `request_id` is the server's own).
 pub fn with_request_id<'a>(entries: &'a [Value], id: &str) -> Vec<&'a Value> {
     entries
         .iter()
-        .filter(|e| e["request_id"].as_str() == Some(id))
+        .filter(|e| e["client_request_id"].as_str() == Some(id))
         .collect()
 }

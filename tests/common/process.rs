@@ -282,6 +282,30 @@ impl Server {
         }
     }
 
+    /// The pid of the `hrvault serve` process itself (the watchdog's child), from `/proc`.
+    pub fn pid(&self) -> u32 {
+        let sh = self.child.lock().unwrap().id();
+        let children = fs::read_to_string(format!("/proc/{sh}/task/{sh}/children")).unwrap();
+        children
+            .split_whitespace()
+            .map(|p| p.parse::<u32>().unwrap())
+            .find(|p| {
+                fs::read_link(format!("/proc/{p}/exe"))
+                    .is_ok_and(|e| e.file_name().is_some_and(|n| n == "hrvault"))
+            })
+            .expect("the watchdog's hrvault child")
+    }
+
+    /// The server's resident set size in KiB (`VmRSS` of `/proc/PID/status`).
+    pub fn rss_kib(&self) -> u64 {
+        let status = fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS in /proc/PID/status")
+    }
+
     /// Everything the server wrote to stdout and stderr so far.
     pub fn output(&self) -> Vec<u8> {
         let mut v = fs::read(&self.stdout_path).unwrap_or_default();

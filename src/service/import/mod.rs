@@ -21,7 +21,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 pub use self::csv::{CsvDrafts, CsvRow};
 use self::spool::Spool;
 use super::{RequestCtx, ServiceError, Vault};
-use crate::audit::{Action, Actor, NewEntry, Outcome};
+use crate::audit::{Action, Actor, Outcome};
 use crate::model::{BlindIndex, EmployeeId, FieldError, NewEmployee};
 
 /// A rejected row.
@@ -233,9 +233,7 @@ impl Vault {
             Outcome::Success
         };
         let ids = std::mem::take(&mut spool.ids);
-        let mut e = NewEntry::new(actor.clone(), Action::EmployeeImport, outcome);
-        e.request_id = ctx.request_id.clone();
-        e.source_ip = ctx.source_ip.clone();
+        let mut e = ctx.entry(actor.clone(), Action::EmployeeImport, outcome);
         let summary = format!(
             "import of {}: {} of {total} rows accepted, {} rejected",
             crate::model::redact_numbers(source),
@@ -303,9 +301,7 @@ impl Vault {
         }
         if !failed.is_empty() {
             // The first entry listed these as imported: say that they were not.
-            let mut e = NewEntry::new(actor, Action::EmployeeImport, Outcome::Error);
-            e.request_id = ctx.request_id.clone();
-            e.source_ip = ctx.source_ip.clone();
+            let mut e = ctx.entry(actor, Action::EmployeeImport, Outcome::Error);
             e.reason = Some(format!(
                 "{} accepted rows could not be stored",
                 failed.len()
