@@ -64,7 +64,9 @@ pub struct EmployeeDraft {
     /// A real date; age 14–120 at `hire_date`.
     #[schema(required, nullable = false, format = Date)]
     pub date_of_birth: Option<String>,
+    #[serde(default, deserialize_with = "object_only")]
     pub home_address: Option<AddressDraft>,
+    #[serde(default, deserialize_with = "object_only")]
     pub bank_account: Option<BankDraft>,
 }
 
@@ -113,6 +115,55 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Patch<T> {
             Some(v) => Patch::Value(v),
         })
     }
+}
+
+/// A nested object that must be a JSON object (or `null`): serde's derived structs also accept
+/// an array and read it field by position, so `["1 Main St", null, "Springfield", …]` would pass
+/// as an address. Only `visit_map` is implemented: anything else is "invalid type".
+fn object_only<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct Opt<T>(std::marker::PhantomData<T>);
+    struct Obj<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Obj<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+            T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+        }
+    }
+    impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Opt<T> {
+        type Value = Option<T>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an object or null")
+        }
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+            d.deserialize_map(Obj(std::marker::PhantomData)).map(Some)
+        }
+    }
+    d.deserialize_option(Opt(std::marker::PhantomData))
+}
+
+/// `object_only` for a PATCH field (present: an object or `null`).
+fn object_only_patch<'de, D, T>(d: D) -> Result<Patch<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(match object_only(d)? {
+        None => Patch::Null,
+        Some(v) => Patch::Value(v),
+    })
 }
 
 impl<T: Zeroize> Zeroize for Patch<T> {
@@ -172,10 +223,10 @@ pub struct EmployeePatch {
     #[serde(default)]
     #[schema(value_type = Option<String>, format = Date)]
     pub date_of_birth: Patch<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "object_only_patch")]
     #[schema(value_type = Option<AddressDraft>)]
     pub home_address: Patch<AddressDraft>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "object_only_patch")]
     #[schema(value_type = Option<BankDraft>)]
     pub bank_account: Patch<BankDraft>,
 }
@@ -275,5 +326,39 @@ impl EmployeePatch {
             .filter(|(_, present)| *present)
             .map(|(name, _)| name)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod object_only_tests {
+    use super::*;
+
+    #[test]
+    fn nested_objects_must_be_objects_not_arrays() {
+        let ok: EmployeeDraft = serde_json::from_str(
+            r#"{"home_address": {"line1": "1 Main St"}, "bank_account": null}"#,
+        )
+        .unwrap();
+        assert!(ok.home_address.is_some() && ok.bank_account.is_none());
+        let absent: EmployeeDraft = serde_json::from_str("{}").unwrap();
+        assert!(absent.home_address.is_none());
+        for body in [
+            r#"{"home_address": ["1 Main St", null, "Springfield", "IL", "62701", "US"]}"#,
+            r#"{"bank_account": ["011000015", "000123456789"]}"#,
+            r#"{"bank_account": "011000015"}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<EmployeeDraft>(body).is_err(),
+                "{body}"
+            );
+            assert!(
+                serde_json::from_str::<EmployeePatch>(body).is_err(),
+                "{body}"
+            );
+        }
+        let cleared: EmployeePatch = serde_json::from_str(r#"{"bank_account": null}"#).unwrap();
+        assert!(matches!(cleared.bank_account, Patch::Null));
+        let kept: EmployeePatch = serde_json::from_str("{}").unwrap();
+        assert!(matches!(kept.bank_account, Patch::Absent));
     }
 }
