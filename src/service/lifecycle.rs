@@ -28,7 +28,7 @@ use crate::auth::{HashSlots, LoginLimiter, PER_ADDRESS_PER_MINUTE, TokenService}
 use crate::clock::{SharedClock, rfc3339};
 use crate::config::Settings;
 use crate::crypto::{KdfParams, KeyFile, KeyFileError, PasswordHasher, generate_secret};
-use crate::model::{Role, UserId, UserKind};
+use crate::model::{Role, UserKind};
 use crate::store::{Store, StoredUser};
 
 /// Why a vault could not be created or opened (all exit code 2 at the CLI).
@@ -186,19 +186,7 @@ impl Vault {
                 .await
                 .map_err(io)?
                 .map_err(io)?;
-        let admin = StoredUser {
-            id: UserId::random(),
-            username: "admin".into(),
-            role: Role::Admin,
-            kind: UserKind::Human,
-            employee_id: None,
-            enabled: true,
-            disabled_reason: None,
-            credential,
-            token_generation: 0,
-            created_at: now,
-            updated_at: now,
-        };
+        let admin = StoredUser::new("admin", Role::Admin, UserKind::Human, None, credential, now);
         // The vault itself (null actor) records the creation of the first admin, before it is
         // stored, like every other write.
         let vault = open_parts(

@@ -81,19 +81,14 @@ impl Vault {
                 (next, was)
             }
             None => (
-                StoredUser {
-                    id: UserId::random(),
-                    username: name.as_str().to_owned(),
-                    role: Role::Admin,
-                    kind: UserKind::Human,
-                    employee_id: None,
-                    enabled: true,
-                    disabled_reason: None,
+                StoredUser::new(
+                    name.as_str(),
+                    Role::Admin,
+                    UserKind::Human,
+                    None,
                     credential,
-                    token_generation: 0,
-                    created_at: now,
-                    updated_at: now,
-                },
+                    now,
+                ),
                 "did not exist".to_owned(),
             ),
         };

@@ -227,19 +227,7 @@ impl Vault {
         };
         let credential = self.hash_secret(&secret).await?;
         let now = self.now();
-        let user = StoredUser {
-            id: UserId::random(),
-            username: username.as_str().to_owned(),
-            role,
-            kind,
-            employee_id,
-            enabled: true,
-            disabled_reason: None,
-            credential,
-            token_generation: 0,
-            created_at: now,
-            updated_at: now,
-        };
+        let user = StoredUser::new(username.as_str(), role, kind, employee_id, credential, now);
         let mut e = self.entry(who, ctx, action, Outcome::Success);
         e.employee_id = employee_id;
         e.reason = Some(format!(

@@ -35,6 +35,32 @@ pub struct StoredUser {
     pub updated_at: Timestamp,
 }
 
+impl StoredUser {
+    /// A new, enabled user with a fresh id and no token issued yet.
+    pub fn new(
+        username: &str,
+        role: Role,
+        kind: UserKind,
+        employee_id: Option<EmployeeId>,
+        credential: String,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            id: UserId::random(),
+            username: username.to_owned(),
+            role,
+            kind,
+            employee_id,
+            enabled: true,
+            disabled_reason: None,
+            credential,
+            token_generation: 0,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 fn username_key(name: &str) -> Vec<u8> {
     name.to_ascii_lowercase().into_bytes()
 }

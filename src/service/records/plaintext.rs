@@ -22,7 +22,7 @@ use crate::clock::rfc3339;
 use crate::crypto::RecordKey;
 use crate::model::{
     BankAccount, DateOfBirth, EmployeeDraft, EmployeeId, EmployeePatch, FieldName, HomeAddress,
-    NewEmployee, PublicFields, SensitiveFields, Ssn, ValidationErrors,
+    NewEmployee, SensitiveFields, Ssn, ValidationErrors,
 };
 use crate::service::access::{Compare, Export, Grant, Opens, Reveal, Update};
 use crate::service::payroll::{PayrollFields, write_payroll_line};
@@ -155,16 +155,11 @@ fn open_bank(key: &RecordKey, rec: &StoredEmployee) -> Result<Option<BankAccount
         .transpose()
 }
 
-/// The public part of a view; the sensitive fields are filled in by the caller per role.
-fn public_view(
-    id: EmployeeId,
-    p: &PublicFields,
-    version: u64,
-    created_at: jiff::Timestamp,
-    updated_at: jiff::Timestamp,
-) -> EmployeeView {
+/// The public part of a record's view; the sensitive fields are filled in per role.
+fn public_view(rec: &StoredEmployee) -> EmployeeView {
+    let p = &rec.public;
     EmployeeView {
-        id: id.to_string(),
+        id: rec.id.to_string(),
         employee_number: p.employee_number.clone(),
         first_name: p.first_name.clone(),
         last_name: p.last_name.clone(),
@@ -181,10 +176,23 @@ fn public_view(
         date_of_birth: None,
         home_address: None,
         bank_account: None,
-        version,
-        created_at: rfc3339(created_at),
-        updated_at: rfc3339(updated_at),
+        version: rec.version,
+        created_at: rfc3339(rec.created_at),
+        updated_at: rfc3339(rec.updated_at),
     }
+}
+
+/// Fills the masked sensitive fields (CONTRACT §2: hr and payroll).
+fn mask(
+    view: &mut EmployeeView,
+    ssn: &Ssn,
+    address: Option<&HomeAddress>,
+    bank: Option<&BankAccount>,
+) {
+    view.ssn = Some(ssn.masked());
+    view.date_of_birth = Some("****-**-**");
+    view.home_address = Some(address.map(HomeAddress::masked));
+    view.bank_account = Some(bank.map(BankAccount::masked));
 }
 
 /// The record as the grant's role may see it (CONTRACT §2 masking table). Decrypts only what
@@ -197,19 +205,13 @@ pub(crate) fn masked_view<P: Opens>(
     rec: &StoredEmployee,
 ) -> Result<EmployeeView, ServiceError> {
     same_record(recorded, &rec.id)?;
-    let mut view = public_view(
-        rec.id,
-        &rec.public,
-        rec.version,
-        rec.created_at,
-        rec.updated_at,
-    );
+    let mut view = public_view(rec);
     if field_view(grant.role()) == FieldView::Masked {
         let key = record_key(v, rec)?;
-        view.ssn = Some(open_ssn(&key, rec)?.masked());
-        view.date_of_birth = Some("****-**-**");
-        view.home_address = Some(open_address(&key, rec)?.map(|a| a.masked()));
-        view.bank_account = Some(open_bank(&key, rec)?.map(|b| b.masked()));
+        let ssn = open_ssn(&key, rec)?;
+        let address = open_address(&key, rec)?;
+        let bank = open_bank(&key, rec)?;
+        mask(&mut view, &ssn, address.as_ref(), bank.as_ref());
     }
     Ok(view)
 }
@@ -223,18 +225,15 @@ pub(crate) fn masked_view_of_new<P: Opens>(
     sensitive: &SensitiveFields,
 ) -> Result<EmployeeView, ServiceError> {
     same_record(recorded, &rec.id)?;
-    let mut view = public_view(
-        rec.id,
-        &rec.public,
-        rec.version,
-        rec.created_at,
-        rec.updated_at,
-    );
+    let mut view = public_view(rec);
     if field_view(grant.role()) == FieldView::Masked {
-        view.ssn = Some(sensitive.ssn.masked());
-        view.date_of_birth = Some("****-**-**");
-        view.home_address = Some(sensitive.home_address.as_ref().map(HomeAddress::masked));
-        view.bank_account = Some(sensitive.bank_account.as_ref().map(BankAccount::masked));
+        let s = sensitive;
+        mask(
+            &mut view,
+            &s.ssn,
+            s.home_address.as_ref(),
+            s.bank_account.as_ref(),
+        );
     }
     Ok(view)
 }
