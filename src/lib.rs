@@ -12,6 +12,8 @@
 //!                  ▲
 //! monitor ─────────┘
 //! ```
+//!
+//! `tls` (certificates and keys for `serve` and the webhook client) imports nothing of the crate.
 
 pub mod api;
 pub mod audit;
@@ -24,3 +26,4 @@ pub mod model;
 pub mod monitor;
 pub mod service;
 pub mod store;
+pub mod tls;

@@ -6,9 +6,11 @@
 //! no-store` and `nosniff` on every response, a 30 s timeout, and the 64 KiB body limit.
 
 mod audit;
+mod connection;
 mod employees;
 mod error;
 mod extract;
+mod listener;
 mod monitor;
 mod openapi;
 mod payroll;
@@ -16,7 +18,6 @@ mod session;
 mod users;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
@@ -32,8 +33,10 @@ use utoipa::{OpenApi as _, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+pub use connection::Transport;
 pub use error::{ApiError, problem};
 pub use extract::RequestId;
+pub use listener::ServeOptions;
 
 use crate::service::Vault;
 
@@ -228,16 +231,24 @@ async fn not_found() -> Response {
     problem(StatusCode::NOT_FOUND, "not-found", "no such route", None)
 }
 
-/// Serves `app(vault)` on `listener` until `shutdown` completes.
+/// Serves `app(vault)` over plain HTTP on `listener`, with the limits of the vault's `[server]`
+/// settings, until `shutdown` completes.
 pub async fn serve(
     vault: Vault,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app(vault).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    let opts = ServeOptions::new(&vault.settings().server);
+    serve_with(vault, listener, opts, shutdown).await
+}
+
+/// Serves `app(vault)` on `listener` as `opts` says (TLS, connection limits) until `shutdown`
+/// completes; every request carries `ConnectInfo<SocketAddr>` and a [`Transport`].
+pub async fn serve_with(
+    vault: Vault,
+    listener: tokio::net::TcpListener,
+    opts: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    listener::run(listener, app(vault), opts, shutdown).await
 }
