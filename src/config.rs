@@ -333,11 +333,6 @@ fn key_named_on<'a>(line: &'a str, section: Option<&str>) -> Option<&'a str> {
 }
 
 fn parse_webhook(url: &str) -> Result<String, ConfigError> {
-    if url.starts_with("https://") {
-        return Err(ConfigError(
-            "monitor.alert_webhook: https is not supported by this build's webhook client; point it at a local relay (http://127.0.0.1:...) that forwards over TLS".into(),
-        ));
-    }
     let ok = (url.starts_with("http://") || url.starts_with("https://"))
         && url.parse::<hyper::Uri>().is_ok_and(|u| u.host().is_some())
         && url.len() <= 2048
@@ -608,7 +603,7 @@ key_file = "/etc/hrvault/tls/key.pem"
 client_ca_file = "/etc/hrvault/tls/clients.pem"
 
 [monitor]
-alert_webhook = "http://siem.internal/hook"
+alert_webhook = "https://siem.internal/hook"
 alert_webhook_ca_file = "/etc/hrvault/siem-ca.pem"
 alert_webhook_secret = "k"
 "#,
@@ -621,7 +616,7 @@ alert_webhook_secret = "k"
         assert!(tls.client_ca_file.is_some());
         assert_eq!(
             s.monitor.alert_webhook.as_deref(),
-            Some("http://siem.internal/hook")
+            Some("https://siem.internal/hook")
         );
         assert!(s.monitor.alert_webhook_ca_file.is_some());
     }

@@ -424,3 +424,113 @@ fn running_out_of_file_descriptors_heals_when_connections_close() {
     );
     assert!(log.contains("accepting connections again"), "{log}");
 }
+
+/// One delivery a test receiver got: lower-cased headers and the body.
+type Delivery = (Vec<(String, String)>, Vec<u8>);
+
+/// A webhook receiver speaking HTTPS with `pki`'s server certificate; answers 200 to every POST.
+fn tls_receiver(pki: &TestPki) -> (u16, std::sync::mpsc::Receiver<Delivery>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let config = pki.server_config();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for tcp in listener.incoming().flatten() {
+            let Ok(conn) = rustls::ServerConnection::new(config.clone()) else {
+                continue;
+            };
+            tcp.set_read_timeout(Some(WAIT)).unwrap();
+            let mut tls = rustls::StreamOwned::new(conn, tcp);
+            let mut raw = Vec::new();
+            let mut buf = [0u8; 4096];
+            let request = loop {
+                match tls.read(&mut buf) {
+                    Ok(0) | Err(_) => break None,
+                    Ok(n) => raw.extend_from_slice(&buf[..n]),
+                }
+                let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+                    continue;
+                };
+                let head = text(&raw[..end]);
+                let headers: Vec<(String, String)> = head
+                    .lines()
+                    .skip(1)
+                    .filter_map(|l| l.split_once(':'))
+                    .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+                    .collect();
+                let len: usize = headers
+                    .iter()
+                    .find(|(k, _)| k == "content-length")
+                    .map_or(0, |(_, v)| v.parse().unwrap());
+                if raw.len() >= end + 4 + len {
+                    break Some((headers, raw[end + 4..end + 4 + len].to_vec()));
+                }
+            };
+            if let Some(delivery) = request {
+                let _ = tls.write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                );
+                let _ = tls.flush();
+                let _ = tx.send(delivery);
+            }
+        }
+    });
+    (port, rx)
+}
+
+/// The alert webhook speaks HTTPS: it verifies the receiver against the system roots plus
+/// `monitor.alert_webhook_ca_file` and delivers a correctly signed alert; a CA file that does
+/// not load is exit 2 naming it.
+#[test]
+fn the_alert_webhook_delivers_over_https_with_a_private_ca() {
+    use hmac::{KeyInit, Mac};
+    const SECRET: &str = "edge-webhook-secret";
+    let vault = VaultDir::init();
+    let pki = TestPki::new(vault.root.path(), "siem");
+    let (port, deliveries) = tls_receiver(&pki);
+    let config = format!(
+        "[monitor]\nalert_webhook = \"https://127.0.0.1:{port}/hook\"\nalert_webhook_ca_file = {:?}\nalert_webhook_secret = \"{SECRET}\"\n",
+        pki.ca_file
+    );
+
+    let bad = config.replace(
+        &pki.ca_file.display().to_string(),
+        "/nonexistent/siem-ca.pem",
+    );
+    let bad = vault.write_file("bad-hook.toml", &bad);
+    let (code, err) = serve_fails(&vault, &["--config", &bad.display().to_string()]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("/nonexistent/siem-ca.pem"), "{err}");
+
+    let server = start(&vault, Some(&config), &[]);
+    let staff = Staff::create(server.client(), "hook");
+    let decoy = server
+        .client()
+        .post("/v1/honeytokens")
+        .token(&staff.security.token)
+        .json(&draft())
+        .send()
+        .expect(201)
+        .json();
+    let decoy_id = decoy["id"].as_str().unwrap();
+    server
+        .client()
+        .get(&format!("/v1/employees/{decoy_id}"))
+        .token(&staff.hr.token)
+        .send()
+        .expect(200);
+
+    let (headers, body) = deliveries
+        .recv_timeout(WAIT)
+        .expect("an alert delivered over TLS");
+    let alert: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(alert["rule"], "honeytoken_access", "{alert}");
+    let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(&body);
+    let want = format!("sha256={}", hex(&mac.finalize().into_bytes()));
+    let got = headers
+        .iter()
+        .find(|(k, _)| k == "x-hrvault-signature")
+        .map(|(_, v)| v.as_str());
+    assert_eq!(got, Some(want.as_str()));
+}

@@ -89,7 +89,7 @@ pub(super) async fn run_server(
 }
 
 /// Plain HTTP is for loopback only (CONTRACT §1) unless the operator says otherwise.
-pub(super) fn refuse_plain_http(listen: SocketAddr, allowed: bool) -> Result<(), CliError> {
+fn refuse_plain_http(listen: SocketAddr, allowed: bool) -> Result<(), CliError> {
     if listen.ip().is_loopback() || allowed {
         return Ok(());
     }
@@ -145,6 +145,9 @@ pub(super) async fn serve(
             opts = opts.with_tls(config);
         }
         None => refuse_plain_http(args.listen, args.allow_plain_http)?,
+    }
+    if let Some(ca) = &settings.monitor.alert_webhook_ca_file {
+        crate::tls::client_config(Some(ca)).map_err(|e| CliError::usage(format!("error: {e}")))?;
     }
     super::must_be_vault(dir)?;
     let passphrase = passphrase(pass)?;
