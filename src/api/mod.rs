@@ -118,7 +118,7 @@ async fn request_id(mut req: Request, next: Next) -> Response {
 /// `GET /healthz` body.
 #[derive(Serialize, ToSchema)]
 struct Health {
-    /// `ok`, or `audit log unavailable`.
+    /// `ok`, `audit log unavailable`, or `disk space low`.
     #[schema(value_type = String, examples("ok"))]
     status: &'static str,
 }
@@ -131,7 +131,7 @@ struct Health {
     tag = "operations",
     responses(
         (status = 200, description = "Serving.", body = Health),
-        (status = 503, description = "The audit log cannot be written: data requests fail closed.",
+        (status = 503, description = "The audit log cannot be written (or the data dir's file system is below `server.min_free_disk_mb`): data requests fail closed.",
          body = Health, example = json!({"status": "audit log unavailable"}))
     )
 )]
@@ -141,6 +141,14 @@ async fn healthz(State(v): State<Vault>) -> Response {
             StatusCode::SERVICE_UNAVAILABLE,
             &Health {
                 status: "audit log unavailable",
+            },
+        );
+    }
+    if v.audit_log().disk_low() {
+        return extract::json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &Health {
+                status: "disk space low",
             },
         );
     }
