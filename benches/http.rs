@@ -14,7 +14,11 @@
 //!   connections on one server, monitor running as in `hrvault serve`;
 //! - **alert latency**: under the same read load, a probe reads a honeytoken every 100 ms and
 //!   waits until the monitor has evaluated the audit head seen when the response arrived (alerts
-//!   are committed atomically with the monitor's cursor, so that is when the alert is visible).
+//!   are committed atomically with the monitor's cursor, so that is when the alert is visible);
+//! - **tls** (issue 10, not in the default set): masked read and create at 32 connections over
+//!   plain HTTP and over HTTPS (TLS 1.3, a P-256 certificate from a throw-away rcgen CA, verified
+//!   by the client) against the same vault in the same process, runs alternating, so the only
+//!   difference is the transport.
 //!
 //! Each section runs in a process of its own (the bench re-executes itself), on new vaults. The
 //! server runs in that process on its own tokio runtime (threads `srv`, 2 workers); the
@@ -44,7 +48,7 @@
 //! | `HRVAULT_BENCH_HTTP_MONITOR` | 1 | 0: no monitor during the login and core runs |
 //! | `HRVAULT_BENCH_HTTP_SETTINGS` | (none) | extra TOML settings, e.g. `[monitor]` keys (not `[auth]`) |
 //! | `HRVAULT_BENCH_HTTP_LOG` | info | log filter, as `HRVAULT_LOG` of the binary (one line per request at info), written to /dev/null; `off`: no subscriber |
-//! | `HRVAULT_BENCH_HTTP_ONLY` | unseal,login,audit,core,alert | sections to run |
+//! | `HRVAULT_BENCH_HTTP_ONLY` | unseal,login,audit,core,alert | sections to run (also `tls`) |
 
 mod common;
 
@@ -251,6 +255,17 @@ impl Server {
     /// Serves `vault` on 127.0.0.1 from its own runtime; `monitor` also starts the background
     /// tasks (insider-threat monitor, webhook sender, housekeeping) as `hrvault serve` does.
     fn start(vault: Vault, threads: usize, monitor: bool) -> Self {
+        let opts = hrvault::api::ServeOptions::new(&vault.settings().server);
+        Self::start_with(vault, threads, monitor, opts)
+    }
+
+    /// `start` with explicit serving options (TLS).
+    fn start_with(
+        vault: Vault,
+        threads: usize,
+        monitor: bool,
+        opts: hrvault::api::ServeOptions,
+    ) -> Self {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads)
             .thread_name("srv")
@@ -265,9 +280,14 @@ impl Server {
             rt.block_on(async { hrvault::service::spawn_background_tasks(&vault) });
         }
         let (stop, stopped) = tokio::sync::oneshot::channel();
-        let task = rt.spawn(hrvault::api::serve(vault.clone(), listener, async {
-            let _ = stopped.await;
-        }));
+        let task = rt.spawn(hrvault::api::serve_with(
+            vault.clone(),
+            listener,
+            opts,
+            async {
+                let _ = stopped.await;
+            },
+        ));
         Self {
             rt,
             addr,
@@ -297,9 +317,31 @@ impl Server {
 type Sender = SendRequest<Full<Bytes>>;
 
 async fn connect(addr: SocketAddr) -> Sender {
+    connect_over(addr, None).await
+}
+
+/// A keep-alive connection, over TLS (verifying the server) when `tls` is given.
+async fn connect_over(addr: SocketAddr, tls: Option<&tokio_rustls::TlsConnector>) -> Sender {
     let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
     stream.set_nodelay(true).expect("nodelay");
-    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+    match tls {
+        None => handshake(TokioIo::new(stream)).await,
+        Some(connector) => {
+            let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
+            let tls = connector
+                .connect(name, stream)
+                .await
+                .expect("TLS handshake");
+            handshake(TokioIo::new(tls)).await
+        }
+    }
+}
+
+async fn handshake<T>(io: TokioIo<T>) -> Sender
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, conn) = hyper::client::conn::http1::handshake(io)
         .await
         .expect("handshake");
     tokio::spawn(async move {
@@ -409,14 +451,23 @@ struct Job {
     /// Client `i` authenticates with `tokens[i % len]`.
     tokens: Arc<Vec<String>>,
     want: StatusCode,
+    /// Connect over TLS with this client.
+    tls: Option<tokio_rustls::TlsConnector>,
 }
 
 impl Job {
+    /// The same work over TLS.
+    fn over_tls(mut self, connector: &tokio_rustls::TlsConnector) -> Self {
+        self.tls = Some(connector.clone());
+        self
+    }
+
     fn healthz() -> Self {
         Self {
             work: Work::Plain("/healthz"),
             tokens: Arc::new(Vec::new()),
             want: StatusCode::OK,
+            tls: None,
         }
     }
 
@@ -425,6 +476,7 @@ impl Job {
             work: Work::Read(ids.clone()),
             tokens: tokens.clone(),
             want: StatusCode::OK,
+            tls: None,
         }
     }
 
@@ -433,6 +485,7 @@ impl Job {
             work: Work::Create(Arc::new(AtomicU64::new(first))),
             tokens: tokens.clone(),
             want: StatusCode::CREATED,
+            tls: None,
         }
     }
 
@@ -487,7 +540,7 @@ async fn client_loop(
     end: Instant,
 ) -> ClientResult {
     let mut out = ClientResult::default();
-    let mut sender = connect(addr).await;
+    let mut sender = connect_over(addr, job.tls.as_ref()).await;
     let mut rng =
         0x9e37_79b9_7f4a_7c15u64 ^ (client as u64 + 1).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     loop {
@@ -890,6 +943,7 @@ fn section_login(cfg: &Config, client_rt: &Runtime, server: &Server, staff: &Sta
         work: Work::Login("login-bench".into(), password.into()),
         tokens: Arc::new(Vec::new()),
         want: StatusCode::OK,
+        tls: None,
     };
     let sequential = client_rt.block_on(async {
         let mut s = connect(addr).await;
@@ -1066,6 +1120,7 @@ fn section_alert(
         work: Work::Read(ids.clone()),
         tokens: hr,
         want: StatusCode::OK,
+        tls: None,
     };
     let vault = server.vault.clone();
     let (every, timeout, secs, clients, warmup) = (
@@ -1194,7 +1249,133 @@ fn section_alert(
 }
 
 /// Every section, in the order they run.
-const SECTIONS: [&str; 5] = ["unseal", "audit", "login", "core", "alert"];
+const SECTIONS: [&str; 6] = ["unseal", "audit", "login", "core", "alert", "tls"];
+
+/// A throw-away CA and a server certificate for 127.0.0.1, written to `dir`; returns the
+/// server's TLS configuration and a client that trusts only that CA.
+fn test_tls(dir: &Path) -> (Arc<rustls::ServerConfig>, tokio_rustls::TlsConnector) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair, SanType};
+    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().expect("CA key")).expect("CA");
+    let mut leaf = CertificateParams::new(vec!["localhost".to_owned()]).expect("leaf params");
+    leaf.subject_alt_names
+        .push(SanType::IpAddress([127, 0, 0, 1].into()));
+    let key = KeyPair::generate().expect("leaf key");
+    let cert = leaf.signed_by(&key, &ca).expect("leaf");
+    let (cert_file, key_file) = (dir.join("bench-cert.pem"), dir.join("bench-key.pem"));
+    std::fs::write(&cert_file, cert.pem()).expect("write cert");
+    std::fs::write(&key_file, key.serialize_pem()).expect("write key");
+    let server = hrvault::tls::server_config(&cert_file, &key_file, None).expect("server TLS");
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca.der().clone()).expect("root");
+    let client = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    (server, tokio_rustls::TlsConnector::from(Arc::new(client)))
+}
+
+/// Masked read and create over plain HTTP and HTTPS, alternating, against one vault.
+fn section_tls(cfg: &Config, client_rt: &Runtime, dir: &Path, ids: &Arc<Vec<String>>) {
+    let vault = open(client_rt, &dir.join("data"), Sink::Durable);
+    let (server_tls, connector) = test_tls(dir);
+    let plain = Server::start(vault.clone(), cfg.server_threads, cfg.monitor);
+    let opts = hrvault::api::ServeOptions::new(&vault.settings().server).with_tls(server_tls);
+    let tls = Server::start_with(vault, cfg.server_threads, false, opts);
+    let staff = admin(client_rt, plain.addr);
+    let hr = readers(client_rt, plain.addr, &staff, "tls", cfg.readers);
+    let creator = Arc::new(vec![client_rt.block_on(user(
+        plain.addr,
+        &staff.admin,
+        "hr-create-tls",
+        "hr",
+    ))]);
+    let runs: Vec<(&str, &str, &Server, Job)> = vec![
+        ("`GET /healthz`", "HTTP", &plain, Job::healthz()),
+        (
+            "`GET /healthz`",
+            "HTTPS",
+            &tls,
+            Job::healthz().over_tls(&connector),
+        ),
+        (
+            "`GET /v1/employees/{id}` as hr (masked)",
+            "HTTP",
+            &plain,
+            Job::read(ids, &hr),
+        ),
+        (
+            "`GET /v1/employees/{id}` as hr (masked)",
+            "HTTPS",
+            &tls,
+            Job::read(ids, &hr).over_tls(&connector),
+        ),
+        (
+            "`POST /v1/employees`",
+            "HTTP",
+            &plain,
+            Job::create(20_000_000, &creator),
+        ),
+        (
+            "`POST /v1/employees`",
+            "HTTPS",
+            &tls,
+            Job::create(30_000_000, &creator).over_tls(&connector),
+        ),
+    ];
+    println!(
+        "\n## HTTPS against plain HTTP at {} connections\n",
+        cfg.clients
+    );
+    let mut table = Vec::new();
+    for (name, transport, server, job) in runs {
+        let r = load(client_rt, server, &job, cfg.clients, cfg.warmup, cfg.secs);
+        print_run_details(&format!("{name} over {transport}"), &r);
+        if plain.monitor && r.entries > 0 {
+            drain_monitor(&plain.vault, cfg.drain);
+        }
+        table.push((name, transport, r));
+    }
+    println!(
+        "\nMethod: one vault, two listeners in the same process, each on its own server runtime \
+         of {} workers (only one is loaded at a time): `api::serve` (plain) and \
+         `api::serve_with` + `ServeOptions::with_tls` (rustls/ring, TLS 1.3, ECDSA P-256 \
+         certificate from an rcgen CA, verified by the client). {} keep-alive HTTP/1.1 \
+         connections per run (the TLS handshake happens once per connection, in the warm-up), \
+         {:.0} s measured after {:.0} s warm-up, HTTP and HTTPS runs alternating; {}.\n",
+        cfg.server_threads,
+        cfg.clients,
+        cfg.secs.as_secs_f64(),
+        cfg.warmup.as_secs_f64(),
+        if plain.monitor {
+            "monitor running"
+        } else {
+            "monitor not started"
+        }
+    );
+    println!(
+        "| route | transport | requests/s | vs HTTP | p50 | p99 | p99.9 | CPU µs per request |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    for (i, (name, transport, r)) in table.iter().enumerate() {
+        let base = table[i - i % 2].2.rps();
+        println!(
+            "| {name} | {transport} | {:.0} | {:.0} % | {} | {} | {} | {} |",
+            r.rps(),
+            100.0 * r.rps() / base,
+            ms(r.lat.p50),
+            ms(r.lat.p99),
+            ms(r.lat.p999),
+            r.cpu_per_request()
+        );
+    }
+    tls.stop();
+    plain.stop();
+}
 
 /// Installs the log subscriber `hrvault serve` would have (writing to /dev/null); describes it.
 fn logging(cfg: &Config, install: bool) -> String {
@@ -1260,6 +1441,15 @@ fn run_section(cfg: &Config, section: &str) {
             let (v, server, staff) = served(true);
             section_alert(cfg, &client_rt, &server, &staff, &v.ids);
             server.stop();
+        }
+        "tls" => {
+            let v = Fresh::new(cfg, &client_rt);
+            let dir = v
+                .data
+                .parent()
+                .expect("the data dir is in a temp dir")
+                .to_owned();
+            section_tls(cfg, &client_rt, &dir, &v.ids);
         }
         other => panic!("no section {other:?}; sections are {SECTIONS:?}"),
     }

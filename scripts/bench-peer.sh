@@ -232,7 +232,10 @@ while :; do
 done
 [[ $(wc -l <"$WORK/ids") -eq $RECORDS ]] || die "expected $RECORDS ids, got $(wc -l <"$WORK/ids")"
 
-metric() { curl -fsS "$URL/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+# Monitor figures are on /metrics only for a security or admin token.
+metric() {
+    curl -fsS -H "Authorization: Bearer $ADMIN_TOKEN" "$URL/metrics" | awk -v m="$1" '$1 == m { print $2 }'
+}
 # Waits (up to 60 s) until the monitor has evaluated every audit entry.
 wait_monitor() {
     local head seen

@@ -2,7 +2,7 @@
 //! startup error naming the key (exit 2). Parsed and validated once into `Settings`.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use jiff::civil::Weekday;
 use jiff::tz::TimeZone;
@@ -20,6 +20,26 @@ struct RawConfig {
     auth: RawAuth,
     #[serde(default)]
     monitor: RawMonitor,
+    #[serde(default)]
+    server: RawServer,
+    tls: Option<RawTls>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    max_connections: Option<i64>,
+    header_timeout_secs: Option<i64>,
+    idle_timeout_secs: Option<i64>,
+    min_free_disk_mb: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTls {
+    cert_file: Option<PathBuf>,
+    key_file: Option<PathBuf>,
+    client_ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -43,6 +63,7 @@ struct RawMonitor {
     timezone: Option<String>,
     restrict_flagged: Option<bool>,
     alert_webhook: Option<String>,
+    alert_webhook_ca_file: Option<PathBuf>,
     alert_webhook_secret: Option<String>,
     groups: Option<BTreeMap<String, bool>>,
 }
@@ -93,6 +114,8 @@ pub struct MonitorSettings {
     pub timezone: TimeZone,
     pub restrict_flagged: bool,
     pub alert_webhook: Option<String>,
+    /// A PEM file of extra CA certificates the webhook's TLS trusts besides the system roots.
+    pub alert_webhook_ca_file: Option<PathBuf>,
     /// HMAC key of the webhook signature. Held only in memory, never logged.
     pub alert_webhook_secret: Option<secrecy::SecretString>,
     /// Department → monitored (a department not listed is monitored).
@@ -106,11 +129,42 @@ impl MonitorSettings {
     }
 }
 
+/// `[server]`: the edges of the listener (CONTRACT §4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerSettings {
+    /// Connections served at once; past it new ones wait in the kernel's backlog.
+    pub max_connections: u32,
+    /// A client that has not sent a request's headers by then is disconnected.
+    pub header_timeout_secs: u64,
+    /// An idle keep-alive connection is closed after this long.
+    pub idle_timeout_secs: u64,
+    /// Below this much free space on the data dir's file system, audited requests fail closed.
+    pub min_free_disk_mb: u64,
+}
+
+/// `[tls]` (or `--tls-cert`/`--tls-key`): serve HTTPS only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsSettings {
+    /// PEM certificate chain, leaf first.
+    pub cert_file: PathBuf,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: PathBuf,
+    /// With it, every client must present a certificate issued by one of these CAs (mTLS).
+    pub client_ca_file: Option<PathBuf>,
+}
+
 /// Validated settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub auth: AuthSettings,
     pub monitor: MonitorSettings,
+    pub server: ServerSettings,
+    /// `None`: plain HTTP (refused on a non-loopback address unless `--allow-plain-http`).
+    pub tls: Option<TlsSettings>,
+    /// Test seam: a file holding a number of MiB; the free space seen on the data dir's file
+    /// system is at most that (it can only make the vault refuse writes sooner, never later).
+    /// Only from the command line (a hidden flag), never from a config file.
+    pub danger_free_disk_cap_file: Option<PathBuf>,
     /// Start even if the audit log is damaged inside (not just a torn tail), leaving the damage
     /// in place for `audit verify`. Only from the command line, never from a config file.
     pub danger_accept_damaged_audit_log: bool,
@@ -246,7 +300,15 @@ fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
 /// The key a `key = value` line names, only if it is a key this file may hold (or a department
 /// name under `[monitor.groups]`): a mistyped line could otherwise be the secret itself.
 fn key_named_on<'a>(line: &'a str, section: Option<&str>) -> Option<&'a str> {
-    const KEYS: [&str; 15] = [
+    const KEYS: [&str; 23] = [
+        "max_connections",
+        "header_timeout_secs",
+        "idle_timeout_secs",
+        "min_free_disk_mb",
+        "cert_file",
+        "key_file",
+        "client_ca_file",
+        "alert_webhook_ca_file",
         "token_ttl_secs",
         "login_attempts_per_minute",
         "lookups_per_minute",
@@ -279,20 +341,56 @@ fn key_named_on<'a>(line: &'a str, section: Option<&str>) -> Option<&'a str> {
 }
 
 fn parse_webhook(url: &str) -> Result<String, ConfigError> {
-    if url.starts_with("https://") {
-        return Err(ConfigError(
-            "monitor.alert_webhook: https is not supported by this build's webhook client; point it at a local relay (http://127.0.0.1:...) that forwards over TLS".into(),
-        ));
-    }
-    let ok = url.starts_with("http://")
+    let ok = (url.starts_with("http://") || url.starts_with("https://"))
+        && url.parse::<hyper::Uri>().is_ok_and(|u| u.host().is_some())
         && url.len() <= 2048
         && !url.chars().any(|c| c.is_whitespace() || c.is_control());
     if ok {
         Ok(url.to_owned())
     } else {
         Err(ConfigError(
-            "monitor.alert_webhook: must be an http:// URL".into(),
+            "monitor.alert_webhook: must be an http:// or https:// URL".into(),
         ))
+    }
+}
+
+fn parse_server(s: &RawServer) -> Result<ServerSettings, ConfigError> {
+    Ok(ServerSettings {
+        max_connections: positive("server.max_connections", s.max_connections, 1024, 1_000_000)?
+            as u32,
+        header_timeout_secs: positive(
+            "server.header_timeout_secs",
+            s.header_timeout_secs,
+            10,
+            3600,
+        )?,
+        idle_timeout_secs: positive("server.idle_timeout_secs", s.idle_timeout_secs, 60, 86_400)?,
+        min_free_disk_mb: threshold("server.min_free_disk_mb", s.min_free_disk_mb, 512)?,
+    })
+}
+
+fn parse_tls(t: RawTls) -> Result<TlsSettings, ConfigError> {
+    let nonempty = |key: &str, p: Option<PathBuf>| match p {
+        Some(p) if p.as_os_str().is_empty() => {
+            Err(ConfigError(format!("tls.{key}: must not be empty")))
+        }
+        p => Ok(p),
+    };
+    let cert = nonempty("cert_file", t.cert_file)?;
+    let key = nonempty("key_file", t.key_file)?;
+    let client_ca_file = nonempty("client_ca_file", t.client_ca_file)?;
+    match (cert, key) {
+        (Some(cert_file), Some(key_file)) => Ok(TlsSettings {
+            cert_file,
+            key_file,
+            client_ca_file,
+        }),
+        (Some(_), None) => Err(ConfigError(
+            "tls.key_file: required with tls.cert_file (both or neither)".into(),
+        )),
+        (None, _) => Err(ConfigError(
+            "tls.cert_file: required in [tls] (cert_file and key_file, both or neither)".into(),
+        )),
     }
 }
 
@@ -312,12 +410,19 @@ impl Settings {
     }
 
     fn from_raw(raw: RawConfig) -> Result<Self, ConfigError> {
+        let server = parse_server(&raw.server)?;
+        let tls = raw.tls.map(parse_tls).transpose()?;
         let a = raw.auth;
         let m = raw.monitor;
         let tz_name = m.timezone.as_deref().unwrap_or("UTC");
         let timezone = TimeZone::get(tz_name)
             .map_err(|_| ConfigError(format!("monitor.timezone: unknown time zone {tz_name:?}")))?;
         let alert_webhook = m.alert_webhook.as_deref().map(parse_webhook).transpose()?;
+        if m.alert_webhook_ca_file.is_some() && alert_webhook.is_none() {
+            return Err(ConfigError(
+                "monitor.alert_webhook_ca_file: only meaningful with monitor.alert_webhook".into(),
+            ));
+        }
         if alert_webhook.is_some() && m.alert_webhook_secret.as_deref().is_none_or(str::is_empty) {
             return Err(ConfigError(
                 "monitor.alert_webhook_secret: required when monitor.alert_webhook is set".into(),
@@ -366,9 +471,13 @@ impl Settings {
                 timezone,
                 restrict_flagged: m.restrict_flagged.unwrap_or(true),
                 alert_webhook,
+                alert_webhook_ca_file: m.alert_webhook_ca_file,
                 alert_webhook_secret: m.alert_webhook_secret.map(secrecy::SecretString::from),
                 groups: m.groups.unwrap_or_default(),
             },
+            server,
+            tls,
+            danger_free_disk_cap_file: None,
             danger_accept_damaged_audit_log: false,
         })
     }
@@ -480,6 +589,85 @@ alert_webhook_secret = "s3cret"
                 "monitor.denied_probing_threshold",
             ),
             ("[monitor.groups]\nSales = \"yes\"", "Sales"),
+        ];
+        for (text, key) in cases {
+            let err = Settings::parse(text).unwrap_err().0;
+            assert!(err.contains(key), "{text:?} -> {err}");
+        }
+    }
+
+    #[test]
+    fn server_and_tls_follow_the_contract() {
+        let s = Settings::default();
+        assert_eq!(
+            s.server,
+            ServerSettings {
+                max_connections: 1024,
+                header_timeout_secs: 10,
+                idle_timeout_secs: 60,
+                min_free_disk_mb: 512
+            }
+        );
+        assert_eq!(s.tls, None);
+        let s = Settings::parse(
+            r#"
+[server]
+max_connections = 8
+header_timeout_secs = 2
+idle_timeout_secs = 3
+min_free_disk_mb = 0
+
+[tls]
+cert_file = "/etc/hrvault/tls/cert.pem"
+key_file = "/etc/hrvault/tls/key.pem"
+client_ca_file = "/etc/hrvault/tls/clients.pem"
+
+[monitor]
+alert_webhook = "https://siem.internal/hook"
+alert_webhook_ca_file = "/etc/hrvault/siem-ca.pem"
+alert_webhook_secret = "k"
+"#,
+        )
+        .unwrap();
+        assert_eq!(s.server.max_connections, 8);
+        assert_eq!(s.server.min_free_disk_mb, 0);
+        let tls = s.tls.unwrap();
+        assert_eq!(tls.key_file, PathBuf::from("/etc/hrvault/tls/key.pem"));
+        assert!(tls.client_ca_file.is_some());
+        assert_eq!(
+            s.monitor.alert_webhook.as_deref(),
+            Some("https://siem.internal/hook")
+        );
+        assert!(s.monitor.alert_webhook_ca_file.is_some());
+    }
+
+    #[test]
+    fn server_and_tls_errors_name_the_key() {
+        let cases = [
+            ("[server]\nmax_connections = 0", "server.max_connections"),
+            (
+                "[server]\nheader_timeout_secs = -1",
+                "server.header_timeout_secs",
+            ),
+            (
+                "[server]\nidle_timeout_secs = \"soon\"",
+                "idle_timeout_secs",
+            ),
+            ("[server]\nmin_free_disk_mb = -5", "server.min_free_disk_mb"),
+            ("[server]\nbacklog = 5", "backlog"),
+            ("[tls]\ncert_file = \"c.pem\"", "tls.key_file"),
+            ("[tls]\nkey_file = \"k.pem\"", "tls.cert_file"),
+            ("[tls]\nclient_ca_file = \"ca.pem\"", "tls.cert_file"),
+            ("[tls]\ncert_file = \"\"\nkey_file = \"k\"", "tls.cert_file"),
+            ("[tls]\ncert_file = \"c\"\nkey_file = \"k\"\nca = 1", "ca"),
+            (
+                "[monitor]\nalert_webhook_ca_file = \"ca.pem\"",
+                "monitor.alert_webhook_ca_file",
+            ),
+            (
+                "[monitor]\nalert_webhook = \"https://\"\nalert_webhook_secret = \"k\"",
+                "monitor.alert_webhook",
+            ),
         ];
         for (text, key) in cases {
             let err = Settings::parse(text).unwrap_err().0;

@@ -12,6 +12,8 @@
 //!                  ▲
 //! monitor ─────────┘
 //! ```
+//!
+//! `tls` (certificates and keys for `serve` and the webhook client) imports nothing of the crate.
 
 pub mod api;
 pub mod audit;
@@ -26,3 +28,4 @@ pub mod service;
 pub mod store;
 #[doc(hidden)]
 pub mod testing;
+pub mod tls;

@@ -6,9 +6,11 @@
 //! no-store` and `nosniff` on every response, a 30 s timeout, and the 64 KiB body limit.
 
 mod audit;
+mod connection;
 mod employees;
 mod error;
 mod extract;
+mod listener;
 mod monitor;
 mod openapi;
 mod payroll;
@@ -18,7 +20,6 @@ mod strict;
 mod users;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
@@ -34,8 +35,10 @@ use utoipa::{OpenApi as _, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+pub use connection::Transport;
 pub use error::{ApiError, problem};
 pub use extract::{ClientRequestId, RequestId};
+pub use listener::ServeOptions;
 pub use strict::{BodyShapeError, check_json_body};
 
 use crate::service::Vault;
@@ -140,7 +143,7 @@ fn valid_client_request_id(s: &str) -> bool {
 /// `GET /healthz` body.
 #[derive(Serialize, ToSchema)]
 struct Health {
-    /// `ok`, or `audit log unavailable`.
+    /// `ok`, `audit log unavailable`, or `disk space low`.
     #[schema(value_type = String, examples("ok"))]
     status: &'static str,
 }
@@ -153,7 +156,7 @@ struct Health {
     tag = "operations",
     responses(
         (status = 200, description = "Serving.", body = Health),
-        (status = 503, description = "The audit log cannot be written: data requests fail closed.",
+        (status = 503, description = "The audit log cannot be written (or the data dir's file system is below `server.min_free_disk_mb`): data requests fail closed.",
          body = Health, example = json!({"status": "audit log unavailable"}))
     )
 )]
@@ -163,6 +166,14 @@ async fn healthz(State(v): State<Vault>) -> Response {
             StatusCode::SERVICE_UNAVAILABLE,
             &Health {
                 status: "audit log unavailable",
+            },
+        );
+    }
+    if v.audit_log().disk_low() {
+        return extract::json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &Health {
+                status: "disk space low",
             },
         );
     }
@@ -286,16 +297,24 @@ async fn not_found() -> Response {
     problem(StatusCode::NOT_FOUND, "not-found", "no such route", None)
 }
 
-/// Serves `app(vault)` on `listener` until `shutdown` completes.
+/// Serves `app(vault)` over plain HTTP on `listener`, with the limits of the vault's `[server]`
+/// settings, until `shutdown` completes.
 pub async fn serve(
     vault: Vault,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app(vault).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    let opts = ServeOptions::new(&vault.settings().server);
+    serve_with(vault, listener, opts, shutdown).await
+}
+
+/// Serves `app(vault)` on `listener` as `opts` says (TLS, connection limits) until `shutdown`
+/// completes; every request carries `ConnectInfo<SocketAddr>` and a [`Transport`].
+pub async fn serve_with(
+    vault: Vault,
+    listener: tokio::net::TcpListener,
+    opts: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    listener::run(listener, app(vault), opts, shutdown).await
 }

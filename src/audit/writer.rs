@@ -7,6 +7,11 @@
 //! request in the batch gets `AuditError::Unavailable` (→ 503, no data); after a failed sync the
 //! writer refuses everything until restart, because the kernel may have dropped dirty pages
 //! ("fsyncgate") and nothing on disk can be trusted to match what was acknowledged.
+//!
+//! Before appending a batch the writer asks the `SpaceGuard` (if one is installed) whether the
+//! data dir's file system is above `server.min_free_disk_mb`; if not, the batch's entries are
+//! refused (503) without touching the disk, and store syncs still run. That is not a poisoning:
+//! the next batch asks again, so the vault recovers as soon as space is freed.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -22,6 +27,7 @@ use tokio::sync::oneshot;
 use super::AuditError;
 use super::entry::{Action, NewEntry};
 use super::segment::{Head, SEGMENT_MAX_BYTES, SegmentDir, sync_dir};
+use super::space::SpaceGuard;
 use crate::clock::{SharedClock, rfc3339};
 use crate::model::EmployeeId;
 
@@ -156,6 +162,12 @@ enum Request {
     SyncStore(oneshot::Sender<Result<Durable, AuditError>>),
 }
 
+impl Request {
+    fn is_append(&self) -> bool {
+        matches!(self, Self::Append(..))
+    }
+}
+
 /// Counters for metrics and benchmarks.
 #[derive(Debug, Default)]
 pub struct WriterStats {
@@ -169,6 +181,8 @@ pub struct WriterStats {
     pub commit_nanos: AtomicU64,
     /// Batches that failed.
     pub failures: AtomicU64,
+    /// Entries refused because the disk was below the free-space watermark.
+    pub refused_low_disk: AtomicU64,
 }
 
 /// Called after every group commit with (entries, time taken, succeeded): how metrics see the
@@ -177,6 +191,7 @@ pub type CommitObserver = Box<dyn Fn(u64, std::time::Duration, bool) + Send + Sy
 
 struct Shared {
     observer: std::sync::OnceLock<CommitObserver>,
+    space: std::sync::OnceLock<Arc<SpaceGuard>>,
     head: RwLock<Head>,
     /// The last durable seq, and a condvar signalled after every commit (for the monitor's own
     /// thread, which must not depend on an async runtime that may be shutting down).
@@ -221,6 +236,7 @@ impl AuditLog {
         let (tx, rx) = crossbeam_channel::unbounded();
         let shared = Arc::new(Shared {
             observer: std::sync::OnceLock::new(),
+            space: std::sync::OnceLock::new(),
             committed: (
                 parking_lot::Mutex::new(head.seq),
                 parking_lot::Condvar::new(),
@@ -295,6 +311,17 @@ impl AuditLog {
         let _ = self.shared.observer.set(observer);
     }
 
+    /// Installs the free-disk watermark (once): from then on a batch is refused while the data
+    /// dir's file system is below it.
+    pub fn set_space_guard(&self, guard: Arc<SpaceGuard>) {
+        let _ = self.shared.space.set(guard);
+    }
+
+    /// Whether entries are being refused for lack of free disk space (re-checked if stale).
+    pub fn disk_low(&self) -> bool {
+        self.shared.space.get().is_some_and(|g| g.is_low())
+    }
+
     /// Whether a failed sync has stopped the writer.
     pub fn is_poisoned(&self) -> bool {
         self.shared.poisoned.load(Ordering::SeqCst)
@@ -324,6 +351,22 @@ impl Worker {
             if self.shared.poisoned.load(Ordering::SeqCst) {
                 fail_all(batch);
                 continue;
+            }
+            if let Some(space) = self.shared.space.get()
+                && batch.iter().any(Request::is_append)
+                && !space.has_room()
+            {
+                let (refused, rest): (Vec<_>, Vec<_>) =
+                    batch.into_iter().partition(Request::is_append);
+                self.shared
+                    .stats
+                    .refused_low_disk
+                    .fetch_add(refused.len() as u64, Ordering::Relaxed);
+                fail_all(refused);
+                if rest.is_empty() {
+                    continue;
+                }
+                batch = rest;
             }
             let started = Instant::now();
             let mut head = self.shared.head.read().clone();
@@ -517,6 +560,44 @@ mod tests {
             0,
             "nothing failed is ever counted as committed"
         );
+    }
+
+    #[tokio::test]
+    async fn low_disk_refuses_entries_without_writing_and_recovers() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = SegmentDir::new(t.path().join("audit"));
+        dir.create().unwrap();
+        let (head, _, (_, path)) = dir.recover(false).unwrap();
+        let log = AuditLog::start(
+            Box::new(FileSink::open(dir.clone(), path.clone()).unwrap()),
+            head,
+            Arc::new(SystemClock),
+            Box::new(|| Ok(())),
+        )
+        .unwrap();
+        let cap = t.path().join("cap");
+        std::fs::write(&cap, "0").unwrap();
+        log.set_space_guard(Arc::new(SpaceGuard::new(t.path(), 1, Some(cap.clone()))));
+        assert_eq!(log.append(entry()).await, Err(AuditError::Unavailable));
+        assert!(log.sync_store().await.is_ok(), "store syncs still run");
+        assert!(!log.is_poisoned() && log.disk_low());
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().len(),
+            0,
+            "nothing written"
+        );
+        std::fs::remove_file(&cap).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let seq = loop {
+            // The guard re-reads the space at most every 250 ms.
+            assert!(std::time::Instant::now() < deadline, "never recovered");
+            match log.append(entry()).await {
+                Ok(r) => break r.seq(),
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+            }
+        };
+        assert_eq!(seq, 1);
+        assert!(!log.disk_low());
     }
 
     #[tokio::test]

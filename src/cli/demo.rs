@@ -7,6 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::CliError;
 use super::serve::{clock, hasher, run_server};
+use crate::api::ServeOptions;
 use crate::config::Settings;
 use crate::crypto::{KdfParams, generate_secret};
 use crate::model::{AddressDraft, BankDraft, EmployeeDraft, Role};
@@ -188,6 +189,12 @@ fn err(e: impl std::fmt::Display) -> CliError {
 
 /// `hrvault demo [--listen ADDR]`.
 pub(super) async fn demo(listen: SocketAddr) -> Result<(), CliError> {
+    if !listen.ip().is_loopback() {
+        return Err(CliError::usage(format!(
+            "error: demo serves plain HTTP, which is refused on {listen}, a non-loopback \
+             address; listen on 127.0.0.1, or run `hrvault serve` with TLS (--tls-cert/--tls-key)"
+        )));
+    }
     let tmp = tempfile::Builder::new()
         .prefix("hrvault-demo-")
         .tempdir()
@@ -252,7 +259,8 @@ pub(super) async fn demo(listen: SocketAddr) -> Result<(), CliError> {
     for line in &lines {
         println!("{line}");
     }
-    let result = run_server(vault, listen).await;
+    let opts = ServeOptions::new(&vault.settings().server);
+    let result = run_server(vault, listen, opts).await;
     drop(tmp);
     result
 }

@@ -83,6 +83,21 @@ pub enum Command {
         /// TOML configuration file.
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+        /// Serve HTTPS only, with this PEM certificate chain (leaf first); overrides
+        /// `[tls] cert_file`. Needs --tls-key.
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of --tls-cert; overrides `[tls] key_file`.
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Serve plain HTTP on a non-loopback address (refused without it). Only behind a
+        /// TLS-terminating proxy on a network you trust.
+        #[arg(long)]
+        allow_plain_http: bool,
+        /// Test seam: the free space seen on the data dir's file system is at most the number
+        /// of MiB in this file (it can only make the vault refuse writes sooner).
+        #[arg(long, value_name = "FILE", hide = true)]
+        danger_free_disk_cap_file: Option<PathBuf>,
         /// Start even if the audit log is damaged inside (an edited, removed or reordered
         /// entry): the damage stays in place for `audit verify`. Keep a copy first.
         #[arg(long)]
@@ -224,17 +239,22 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             data_dir,
             listen,
             config,
+            tls_cert,
+            tls_key,
+            allow_plain_http,
+            danger_free_disk_cap_file,
             danger_accept_damaged_audit_log,
             pass,
         } => {
-            serve::serve(
-                &data_dir,
+            let opts = serve::ServeArgs {
                 listen,
-                config.as_deref(),
+                config,
+                tls: tls_cert.zip(tls_key),
+                allow_plain_http,
+                danger_free_disk_cap_file,
                 danger_accept_damaged_audit_log,
-                &pass,
-            )
-            .await
+            };
+            serve::serve(&data_dir, opts, &pass).await
         }
         Command::Demo { listen } => demo::demo(listen).await,
         Command::Audit {

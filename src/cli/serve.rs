@@ -1,14 +1,15 @@
 //! `init` and `serve`.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{CliError, PassphraseArgs, passphrase};
+use crate::api::ServeOptions;
 use crate::clock::{SharedClock, SystemClock};
-use crate::config::Settings;
+use crate::config::{Settings, TlsSettings};
 use crate::crypto::{KdfParams, PasswordHasher};
 use crate::service::{InitOptions, Vault};
 
@@ -67,7 +68,11 @@ pub(super) async fn shutdown_signal() {
 }
 
 /// Binds, announces and serves until a signal.
-pub(super) async fn run_server(vault: Vault, listen: SocketAddr) -> Result<(), CliError> {
+pub(super) async fn run_server(
+    vault: Vault,
+    listen: SocketAddr,
+    opts: ServeOptions,
+) -> Result<(), CliError> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| CliError::usage(format!("error: cannot listen on {listen}: {e}")))?;
@@ -75,29 +80,78 @@ pub(super) async fn run_server(vault: Vault, listen: SocketAddr) -> Result<(), C
         .local_addr()
         .map_err(|e| CliError::usage(format!("error: {e}")))?;
     crate::service::spawn_background_tasks(&vault);
-    tracing::info!(%addr, "hrvault listening");
-    eprintln!("hrvault listening on http://{addr}");
-    crate::api::serve(vault, listener, shutdown_signal())
+    let scheme = if opts.is_tls() { "https" } else { "http" };
+    tracing::info!(%addr, scheme, "hrvault listening");
+    eprintln!("hrvault listening on {scheme}://{addr}");
+    crate::api::serve_with(vault, listener, opts, shutdown_signal())
         .await
         .map_err(|e| CliError::usage(format!("error: server failed: {e}")))
 }
 
-/// `hrvault serve --data-dir DIR [--listen ADDR] [--config FILE]`.
+/// Plain HTTP is for loopback only (CONTRACT §1) unless the operator says otherwise.
+fn refuse_plain_http(listen: SocketAddr, allowed: bool) -> Result<(), CliError> {
+    if listen.ip().is_loopback() || allowed {
+        return Ok(());
+    }
+    Err(CliError::usage(format!(
+        "error: refusing to serve plain HTTP on {listen}, a non-loopback address: configure TLS \
+         (--tls-cert FILE --tls-key FILE, or [tls] in the config), or pass --allow-plain-http \
+         if a TLS-terminating proxy in front of it is all that can reach it"
+    )))
+}
+
+/// `hrvault serve` options other than the data dir and the passphrase.
+#[derive(Debug)]
+pub(super) struct ServeArgs {
+    pub(super) listen: SocketAddr,
+    pub(super) config: Option<PathBuf>,
+    /// `--tls-cert` and `--tls-key` (clap requires both or neither).
+    pub(super) tls: Option<(PathBuf, PathBuf)>,
+    pub(super) allow_plain_http: bool,
+    pub(super) danger_free_disk_cap_file: Option<PathBuf>,
+    pub(super) danger_accept_damaged_audit_log: bool,
+}
+
+/// `hrvault serve --data-dir DIR [--listen ADDR] [--config FILE] [--tls-cert FILE --tls-key
+/// FILE] [--allow-plain-http]`. Everything that can be checked without the passphrase (config,
+/// certificates, the plain-HTTP rule) is checked before unsealing.
 pub(super) async fn serve(
     dir: &Path,
-    listen: SocketAddr,
-    config: Option<&Path>,
-    accept_damaged_audit: bool,
+    args: ServeArgs,
     pass: &PassphraseArgs,
 ) -> Result<(), CliError> {
-    let mut settings = match config {
+    let mut settings = match &args.config {
         Some(path) => Settings::load(path).map_err(|e| CliError::usage(format!("error: {e}")))?,
         None => Settings::default(),
     };
-    settings.danger_accept_damaged_audit_log = accept_damaged_audit;
+    settings.danger_accept_damaged_audit_log = args.danger_accept_damaged_audit_log;
+    settings.danger_free_disk_cap_file = args.danger_free_disk_cap_file;
+    if let Some((cert_file, key_file)) = args.tls {
+        // The command line overrides the config's certificate and key; a client CA from the
+        // config still applies.
+        let client_ca_file = settings.tls.take().and_then(|t| t.client_ca_file);
+        settings.tls = Some(TlsSettings {
+            cert_file,
+            key_file,
+            client_ca_file,
+        });
+    }
+    let mut opts = ServeOptions::new(&settings.server);
+    match &settings.tls {
+        Some(t) => {
+            let config =
+                crate::tls::server_config(&t.cert_file, &t.key_file, t.client_ca_file.as_deref())
+                    .map_err(|e| CliError::usage(format!("error: {e}")))?;
+            opts = opts.with_tls(config);
+        }
+        None => refuse_plain_http(args.listen, args.allow_plain_http)?,
+    }
+    if let Some(ca) = &settings.monitor.alert_webhook_ca_file {
+        crate::tls::client_config(Some(ca)).map_err(|e| CliError::usage(format!("error: {e}")))?;
+    }
     super::must_be_vault(dir)?;
     let passphrase = passphrase(pass)?;
     let vault = Vault::open(dir, &passphrase, settings, clock(), hasher()?).await?;
     drop(passphrase);
-    run_server(vault, listen).await
+    run_server(vault, args.listen, opts).await
 }

@@ -188,7 +188,10 @@ impl Vault {
                 .map_err(io)?;
         let admin = StoredUser::new("admin", Role::Admin, UserKind::Human, None, credential, now);
         // The vault itself (null actor) records the creation of the first admin, before it is
-        // stored, like every other write.
+        // stored, like every other write. `init` writes a few KiB and serves nobody: the
+        // free-disk watermark guards a running vault's requests, not its creation.
+        let mut settings = Settings::default();
+        settings.server.min_free_disk_mb = 0;
         let vault = open_parts(
             dir,
             Unsealed {
@@ -196,7 +199,7 @@ impl Vault {
                 store,
                 lock,
             },
-            Settings::default(),
+            settings,
             clock,
             opts.hasher,
             Box::new(|s| Box::new(s)),
@@ -372,6 +375,13 @@ async fn open_parts(
     audit.set_observer(Box::new(move |entries, took, ok| {
         observed.audit_commit(entries, took.as_secs_f64(), ok)
     }));
+    let space = Arc::new(crate::audit::SpaceGuard::new(
+        dir,
+        settings.server.min_free_disk_mb,
+        settings.danger_free_disk_cap_file.clone(),
+    ));
+    audit.set_space_guard(space.clone());
+    metrics.watch_disk(space);
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2);

@@ -2,6 +2,8 @@
 //! audit group-commit batch sizes and commit latency, monitor and webhook activity. Labels are
 //! route templates, methods, statuses and rule names only — never ids or values.
 
+use std::sync::Arc;
+
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -46,6 +48,9 @@ pub struct Metrics {
     pub(crate) alerts_raised: Family<RuleLabels, Counter>,
     pub(crate) webhook_delivered: Counter,
     pub(crate) webhook_failures: Counter,
+    disk_low: Gauge,
+    disk_free: Gauge,
+    space: std::sync::OnceLock<Arc<crate::audit::SpaceGuard>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -84,6 +89,9 @@ impl Metrics {
             alerts_raised: Family::default(),
             webhook_delivered: Counter::default(),
             webhook_failures: Counter::default(),
+            disk_low: Gauge::default(),
+            disk_free: Gauge::default(),
+            space: std::sync::OnceLock::new(),
             registry: Registry::default(),
             monitor_registry: Registry::default(),
         };
@@ -122,6 +130,16 @@ impl Metrics {
             "audit_commit_seconds",
             "Append + fdatasync (+ store sync) time per group commit",
             audit_commit_seconds,
+        );
+        registry.register(
+            "disk_low",
+            "1 while free space on the data dir's file system is below server.min_free_disk_mb (audited requests answer 503)",
+            m.disk_low.clone(),
+        );
+        registry.register(
+            "disk_free_bytes",
+            "Free bytes on the data dir's file system at the last look",
+            m.disk_free.clone(),
         );
         registry.register(
             "audit_head_seq",
@@ -253,9 +271,21 @@ impl Metrics {
         out
     }
 
+    /// Reports the free-disk watermark (once, when the vault opens).
+    pub(crate) fn watch_disk(&self, space: Arc<crate::audit::SpaceGuard>) {
+        let _ = self.space.set(space);
+    }
+
     /// The OpenMetrics text exposition; the monitor's families only with `monitor`.
     pub fn render(&self, audit_head: u64, monitor: bool) -> String {
         self.audit_head.set(audit_head as i64);
+        if let Some(space) = self.space.get() {
+            self.disk_low.set(i64::from(space.is_low()));
+            if space.free_bytes() != u64::MAX {
+                self.disk_free
+                    .set(i64::try_from(space.free_bytes()).unwrap_or(i64::MAX));
+            }
+        }
         let mut out = String::with_capacity(8 * 1024);
         prometheus_client::encoding::text::encode(&mut out, &self.registry)
             .expect("writing to a String cannot fail");

@@ -2,6 +2,8 @@
 //! exponential backoff, from a durable outbox (an alert raised just before a crash is delivered
 //! after the restart). Never on a user's request path: a slow or dead receiver delays nothing
 //! but its own deliveries. Failures are logged and counted (`hrvault_webhook_failures_total`).
+//! `http://` and `https://` receivers; TLS trusts the system roots (Mozilla's, compiled in) plus
+//! `monitor.alert_webhook_ca_file`, and verifies the receiver's name like any TLS client.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -20,7 +22,21 @@ use crate::monitor::webhook_signature;
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
-type HttpClient = Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
+type HttpClient = Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    Full<Bytes>,
+>;
+
+/// An HTTP/1.1 client for `http://` and `https://` receivers.
+fn client(ca_file: Option<&std::path::Path>) -> Result<HttpClient, crate::tls::TlsError> {
+    let tls = crate::tls::client_config(ca_file)?;
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .build();
+    Ok(Client::builder(TokioExecutor::new()).build(connector))
+}
 
 impl Vault {
     async fn deliver(
@@ -61,9 +77,24 @@ pub(crate) fn spawn_webhook(vault: &Vault) {
     ) else {
         return;
     };
+    let client = match client(
+        vault
+            .inner
+            .settings
+            .monitor
+            .alert_webhook_ca_file
+            .as_deref(),
+    ) {
+        Ok(c) => c,
+        Err(e) => {
+            // `serve` checked the file before unsealing; it changed since. Alerts stay in the
+            // durable outbox and go out after a restart with a readable file.
+            tracing::error!(error = %e, "alert webhook disabled: its TLS set-up failed");
+            return;
+        }
+    };
     let v = vault.clone();
     tokio::spawn(async move {
-        let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
         let mut retry_at: HashMap<AlertId, (Instant, Duration)> = HashMap::new();
         loop {
             let outbox = match v.inner.store.webhook_outbox() {

@@ -94,6 +94,7 @@ impl Shared {
                 config: config_path.as_deref(),
                 passphrase_file: None,
                 cleanup: Some(&root),
+                ..ServeOpts::default()
             },
         );
         let staff = Staff::create(server.client(), tag);

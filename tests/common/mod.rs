@@ -9,7 +9,8 @@
 //! - The server's stdout and stderr go to files so tests can scan everything it logged.
 //!
 //! Layout: `process` (the binary, vaults, servers), `http` (the client), `fixtures` (users per
-//! role, employee data, audit queries), `files` (digests and plaintext scans).
+//! role, employee data, audit queries), `files` (digests and plaintext scans), `tls` (a test CA
+//! and a verifying TLS client).
 
 #![allow(
     dead_code,
@@ -25,9 +26,10 @@ mod files;
 mod fixtures;
 mod http;
 mod process;
+mod tls;
 
 #[allow(unused_imports, reason = "not every test binary uses every part")]
-pub use {files::*, fixtures::*, http::*, process::*};
+pub use {files::*, fixtures::*, http::*, process::*, tls::*};
 
 use std::time::{Duration, Instant};
 

@@ -147,14 +147,22 @@ pub struct ServeOpts<'a> {
     /// Deleted by the watchdog once the server has stopped (for servers kept in a `static`,
     /// which are never dropped).
     pub cleanup: Option<&'a Path>,
+    /// `--listen ADDR` instead of `127.0.0.1:0`.
+    pub listen: Option<&'a str>,
+    /// More arguments for `serve` (e.g. `--tls-cert`, `--allow-plain-http`).
+    pub args: &'a [&'a str],
+    /// Runs the server under `prlimit --nofile=N:N` (at most N open file descriptors).
+    pub nofile: Option<u32>,
 }
 
 /// A running `hrvault serve`, stopped when dropped.
 pub struct Server {
     child: Mutex<Child>,
     stdin: Mutex<Option<ChildStdin>>,
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (or `https://...` for a TLS server).
     pub base: String,
+    /// `127.0.0.1:PORT`, as announced.
+    pub addr: String,
     /// Where the server's stdout goes.
     pub stdout_path: PathBuf,
     /// Where the server's stderr goes.
@@ -178,16 +186,26 @@ impl Server {
         )
     }
 
-    /// `serve` on `data` with `opts`; the server's output goes to files in `logs`.
+    /// `serve` on `data` with `opts`; the server's output goes to files in `logs`. A plain-HTTP
+    /// server is ready when `/healthz` answers 200; a TLS one (announced `https://`) when its
+    /// port accepts connections (the test brings its own TLS client).
     pub fn start_with(data: &Path, logs: &Path, opts: ServeOpts<'_>) -> Self {
         let n = LOG_SEQ.fetch_add(1, Ordering::SeqCst);
         let stdout_path = logs.join(format!("server-{n}.stdout"));
         let stderr_path = logs.join(format!("server-{n}.stderr"));
-        let mut cmd = Command::new("sh");
+        let mut cmd = match opts.nofile {
+            Some(n) => {
+                let mut c = Command::new("prlimit");
+                c.arg(format!("--nofile={n}:{n}")).arg("--").arg("sh");
+                c
+            }
+            None => Command::new("sh"),
+        };
         cmd.arg("-c").arg(WATCHDOG).arg(BIN);
         cmd.args(["serve", "--data-dir"])
             .arg(data)
-            .args(["--listen", "127.0.0.1:0"]);
+            .args(["--listen", opts.listen.unwrap_or("127.0.0.1:0")])
+            .args(opts.args);
         if let Some(c) = opts.config {
             cmd.arg("--config").arg(c);
         }
@@ -219,15 +237,21 @@ impl Server {
             child: Mutex::new(child),
             stdin: Mutex::new(stdin),
             base: String::new(),
+            addr: String::new(),
             stdout_path,
             stderr_path,
             client: Client::new(""),
         };
         let deadline = Instant::now() + WAIT;
-        let addr = loop {
+        let (scheme, addr) = loop {
             let err = fs::read_to_string(&server.stderr_path).unwrap_or_default();
-            if let Some(rest) = err.split("hrvault listening on http://").nth(1) {
-                break rest.lines().next().unwrap_or("").trim().to_owned();
+            if let Some((scheme, rest)) = ["http", "https"].iter().find_map(|scheme| {
+                let rest = err
+                    .split(&format!("hrvault listening on {scheme}://"))
+                    .nth(1)?;
+                Some((*scheme, rest))
+            }) {
+                break (scheme, rest.lines().next().unwrap_or("").trim().to_owned());
             }
             // The CLI reports a start-up failure as `error: ...` and exits; don't wait it out.
             let failed = err
@@ -239,8 +263,19 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(10));
         };
-        server.base = format!("http://{addr}");
+        server.base = format!("{scheme}://{addr}");
+        server.addr = addr;
         server.client = Client::new(&server.base);
+        if scheme == "https" {
+            let addr = server.addr.clone();
+            poll(
+                "the TLS port to accept connections",
+                WAIT,
+                Duration::from_millis(10),
+                || std::net::TcpStream::connect(&addr).ok().map(drop),
+            );
+            return server;
+        }
         let c = &server.client;
         poll(
             "/healthz to answer 200",
