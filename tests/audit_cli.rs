@@ -601,6 +601,7 @@ fn every_test_the_document_cites_exists() {
         "tests/audit_cli.rs",
         "tests/audit_api.rs",
         "tests/audit_crash.rs",
+        "tests/audit_agreement.rs",
         "src/audit/segment.rs",
     ] {
         let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);

@@ -12,6 +12,7 @@
 mod entry;
 mod export;
 mod reader;
+mod scan;
 mod segment;
 mod verify;
 mod writer;
@@ -22,6 +23,7 @@ pub use entry::{
 };
 pub use export::{ExportFormat, export, ocsf_event};
 pub use reader::{AuditQuery, AuditReader, QueryPage, Tail};
+pub use scan::{Scan, TornTail};
 pub use segment::{Head, RecoveryReport, SegmentDir};
 pub use verify::{ChainVerifier, HeadView, Verdict, verify_data_dir, verify_reader};
 pub use writer::{
