@@ -602,6 +602,7 @@ fn every_test_the_document_cites_exists() {
         "tests/audit_api.rs",
         "tests/audit_crash.rs",
         "tests/audit_agreement.rs",
+        "tests/audit_ocsf.rs",
         "src/audit/segment.rs",
     ] {
         let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
