@@ -601,7 +601,10 @@ fn every_test_the_document_cites_exists() {
         "tests/audit_cli.rs",
         "tests/audit_api.rs",
         "tests/audit_crash.rs",
+        "tests/audit_agreement.rs",
+        "tests/audit_ocsf.rs",
         "src/audit/segment.rs",
+        "src/audit/segment/tests.rs",
     ] {
         let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
         sources.push_str(&std::fs::read_to_string(p).unwrap());

@@ -189,9 +189,9 @@ fn a_torn_tail_is_cut_and_kept_aside_on_restart() {
         .write_all(&tail)
         .unwrap();
     let (code, out) = audit_support::verify_dir(f.vault.dir());
-    assert_eq!(
-        code, 1,
-        "offline, before recovery, the torn tail is damage: {out}"
+    assert!(
+        code == 0 && out.contains("torn write"),
+        "offline, before recovery, verify agrees with start-up: a torn tail is not damage: {out}"
     );
 
     f.server = Server::start(f.vault.dir());

@@ -6,7 +6,7 @@
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::entry::EntryRef;
 use super::segment::SegmentDir;
@@ -75,6 +75,10 @@ fn activity(action: &str) -> (u8, &'static str) {
 }
 
 /// One OCSF 1.1 API Activity event (`class_uid` 6003, category 6 Application Activity).
+///
+/// OCSF has no `null`: an attribute the entry does not have is left out (an object whose
+/// required attribute is missing, such as `api.request` without a request id, is left out
+/// whole), so every event validates against the 1.1.0 schema (tests/data/ocsf/).
 pub fn ocsf_event(e: &EntryRef<'_>) -> Value {
     let (activity_id, activity_name) = activity(&e.action);
     let time_ms =
@@ -89,6 +93,39 @@ pub fn ocsf_event(e: &EntryRef<'_>) -> Value {
     for id in e.employee_ids.iter().flatten() {
         resources.push(json!({"uid": id, "type": "employee"}));
     }
+    let mut user = Map::new();
+    put(&mut user, "uid", e.actor.user_id.as_deref());
+    put(&mut user, "name", e.actor.username.as_deref());
+    if let Some(role) = e.actor.role.as_deref() {
+        // OCSF's user types are Unknown/User/Admin/System; a vault role is "Other" (99),
+        // with the source's value in `type`.
+        user.insert("type_id".into(), json!(99));
+        user.insert("type".into(), json!(role));
+    }
+    let mut actor = Map::new();
+    if !user.is_empty() {
+        actor.insert("user".into(), Value::Object(user));
+    }
+    let mut api = Map::new();
+    api.insert("operation".into(), json!(e.action));
+    api.insert("service".into(), json!({"name": "hrvault"}));
+    if let Some(rid) = e.request_id.as_deref() {
+        api.insert("request".into(), json!({"uid": rid}));
+    }
+    // A network endpoint needs at least one identifying attribute: an entry without a source
+    // address was made on the vault's host (an offline command or the server itself).
+    let src_endpoint = match e.source_ip.as_deref() {
+        Some(ip) => json!({"ip": ip}),
+        None => json!({"name": "local"}),
+    };
+    let mut unmapped = Map::new();
+    unmapped.insert("seq".into(), json!(e.seq));
+    unmapped.insert("prev_hash".into(), json!(e.prev_hash));
+    unmapped.insert("hash".into(), json!(e.hash));
+    if let Some(fields) = &e.fields {
+        unmapped.insert("fields".into(), json!(fields));
+    }
+    put(&mut unmapped, "reason", e.reason.as_deref());
     json!({
         "class_uid": 6003,
         "class_name": "API Activity",
@@ -102,16 +139,23 @@ pub fn ocsf_event(e: &EntryRef<'_>) -> Value {
         "status": if success { "Success" } else { "Failure" },
         "status_id": if success { 1 } else { 2 },
         "status_detail": e.outcome,
-        "actor": {"user": {"uid": e.actor.user_id, "name": e.actor.username, "type": e.actor.role}},
-        "api": {"operation": e.action, "service": {"name": "hrvault"}, "request": {"uid": e.request_id}},
-        "resources": resources,
-        "src_endpoint": {"ip": e.source_ip},
+        "actor": Value::Object(actor),
+        "api": Value::Object(api),
+        "src_endpoint": src_endpoint,
         "metadata": {
             "version": "1.1.0",
             "product": {"name": "hrvault", "vendor_name": "hrvault", "version": env!("CARGO_PKG_VERSION")},
             "sequence": e.seq,
             "uid": e.hash,
         },
-        "unmapped": {"seq": e.seq, "prev_hash": e.prev_hash, "hash": e.hash, "fields": e.fields, "reason": e.reason},
+        "resources": resources,
+        "unmapped": Value::Object(unmapped),
     })
+}
+
+/// Inserts `key` only if there is a value: OCSF leaves an absent attribute out, never `null`.
+fn put(map: &mut Map<String, Value>, key: &str, value: Option<&str>) {
+    if let Some(v) = value {
+        map.insert(key.into(), json!(v));
+    }
 }

@@ -12,6 +12,7 @@
 mod entry;
 mod export;
 mod reader;
+mod scan;
 mod segment;
 mod space;
 mod verify;
@@ -23,6 +24,7 @@ pub use entry::{
 };
 pub use export::{ExportFormat, export, ocsf_event};
 pub use reader::{AuditQuery, AuditReader, QueryPage, Tail};
+pub use scan::{Scan, TornTail};
 pub use segment::{Head, RecoveryReport, SegmentDir};
 pub use space::SpaceGuard;
 pub use verify::{ChainVerifier, HeadView, Verdict, verify_data_dir, verify_reader};

@@ -1,16 +1,19 @@
 //! Segment files: `DATA_DIR/audit/<first seq, 20 digits>.jsonl`, append-only JSON Lines.
 //!
 //! Recovery on start: only the part of the log written after the last completed `fdatasync` can
-//! be damaged by a crash, and nothing in it was acknowledged. So the last segment is checked
-//! line by line; whatever follows the longest intact prefix is a torn write: it is copied to a
-//! `torn-*.bin` file for forensics and cut off. Damage larger than any single batch could leave
-//! is not a torn write, and start-up refuses rather than destroy evidence.
+//! be damaged by a crash, and nothing in it was acknowledged. The writer ends every batch with
+//! `\n`, so a crash can only leave an unterminated end of the last segment: that torn write is
+//! copied to a `torn-*.bin` file for forensics and cut off. Everything else is judged by `scan`,
+//! the parser `audit verify` uses too; damage anywhere is not a torn write, and start-up refuses
+//! rather than destroy evidence.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use super::entry::{EntryRef, GENESIS_HASH};
+use super::scan::TornTail;
+use super::verify::Verdict;
 
 /// Segments roll over past this size, bounding start-up recovery time.
 pub(crate) const SEGMENT_MAX_BYTES: u64 = 32 * 1024 * 1024;
@@ -100,12 +103,13 @@ impl SegmentDir {
 
     /// Finds the head, cutting off a torn tail of the last segment first.
     ///
-    /// A torn tail is only what a crash can leave after the last completed `fdatasync`: a
-    /// partial last line, and complete lines that are not entries at all (zeros, garbage). If a
-    /// complete entry appears inside the damaged region — an edit, a deleted or reordered entry,
-    /// disk damage — nothing is cut: start-up refuses, naming the entry, unless
-    /// `accept_damage` is set, in which case the damage stays in place for `audit verify` to
-    /// report and the chain continues after the last entry.
+    /// Judged by `scan`, the same parser as `audit verify`: the only thing repaired is a torn
+    /// write, the unterminated end of the last segment (the writer ends every batch with `\n`,
+    /// so that is all a crash can leave). Anything else — a complete line that is not the next
+    /// intact entry, a blank line, a CRLF, damage in an earlier segment — is damage: nothing is
+    /// cut and start-up refuses, naming the segment and the entry, unless `accept_damage` is
+    /// set, in which case the damage stays in place for `audit verify` to report and the chain
+    /// continues after the last entry.
     pub fn recover(
         &self,
         accept_damage: bool,
@@ -114,84 +118,101 @@ impl SegmentDir {
         let Some((first_seq, path)) = segments.last().cloned() else {
             return Err(invalid("no audit segment files".into()));
         };
-        let start = match segments.len() {
-            1 => Head::genesis(),
-            n => last_entry_head(&segments[n - 2].1)?.unwrap_or_else(|| Head {
-                seq: first_seq - 1,
-                hash: String::new(),
-            }),
-        };
-        if start.seq + 1 != first_seq {
-            return Err(invalid(format!(
-                "segment {} does not follow the previous one",
-                path.display()
-            )));
-        }
-        let mut bytes = Vec::new();
-        File::open(&path)?.read_to_end(&mut bytes)?;
-        let complete_end = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        let (head, good_len) = intact_prefix(&bytes[..complete_end], start);
-        let good_len = good_len as usize;
-        let last_entry = last_parseable(&bytes[good_len..complete_end]);
-        let cut_from = match last_entry {
-            None => good_len,
-            Some(damaged_head) => {
-                let first_bad = head.seq + 1;
+        let scan = self.scan(None)?;
+        let head = match scan.verdict {
+            Verdict::Intact { head, .. } => Head {
+                seq: head.seq,
+                hash: head.hash,
+            },
+            Verdict::Broken {
+                first_bad_seq,
+                reason,
+            } => {
+                let file = scan.damaged_segment.unwrap_or_else(|| path.clone());
                 if !accept_damage {
                     return Err(invalid(format!(
-                        "the audit log is damaged at entry {first_bad} in {} (an entry was edited, removed or reordered, or the disk is failing): \
-                         refusing to start rather than destroy evidence. Run `hrvault audit verify --data-dir ...`, keep a copy of the segment, \
+                        "the audit log is damaged at entry {first_bad_seq} in {}: {reason}. \
+                         Refusing to start rather than destroy evidence. Run `hrvault audit verify --data-dir ...`, keep a copy of the segment, \
                          then restore it from a backup or start with --danger-accept-damaged-audit-log",
-                        path.display()
+                        file.display()
                     )));
                 }
+                let head = continuation_head(&segments)?;
                 tracing::error!(
-                    first_bad,
-                    continuing_after = damaged_head.seq,
+                    first_bad_seq,
+                    continuing_after = head.seq,
                     "the audit log is damaged; continuing after its last entry as instructed"
                 );
-                let report = self.cut(&path, &bytes, complete_end, &damaged_head)?;
-                return Ok((damaged_head, report, (first_seq, path)));
+                head
             }
         };
-        let report = self.cut(&path, &bytes, cut_from, &head)?;
+        let report = match scan.torn_tail {
+            Some(torn) => self.cut(&torn, &head)?,
+            None => RecoveryReport::default(),
+        };
         Ok((head, report, (first_seq, path)))
     }
 
-    /// Moves `bytes[from..]` of `path` to a `torn-*.bin` file, then truncates the segment.
-    fn cut(
-        &self,
-        path: &Path,
-        bytes: &[u8],
-        from: usize,
-        head: &Head,
-    ) -> io::Result<RecoveryReport> {
-        let damaged = (bytes.len() - from) as u64;
-        if damaged == 0 {
+    /// Moves the torn tail of `torn.path` to a `torn-*.bin` file, then truncates the segment.
+    fn cut(&self, torn: &TornTail, head: &Head) -> io::Result<RecoveryReport> {
+        if torn.len == 0 {
             return Ok(RecoveryReport::default());
         }
-        if damaged > MAX_TORN_BYTES {
+        if torn.len > MAX_TORN_BYTES {
             return Err(invalid(format!(
-                "audit segment {} has {damaged} unreadable bytes after entry {}: more than a torn write; run `hrvault audit verify` and investigate",
-                path.display(),
+                "audit segment {} has {} unterminated bytes after entry {}: more than a torn write; run `hrvault audit verify` and investigate",
+                torn.path.display(),
+                torn.len,
                 head.seq
             )));
         }
+        let mut bytes = Vec::with_capacity(torn.len as usize);
+        let mut f = File::open(&torn.path)?;
+        f.seek(SeekFrom::Start(torn.offset))?;
+        f.take(torn.len).read_to_end(&mut bytes)?;
         let q = self
             .dir
-            .join(format!("torn-{:020}-{}.bin", head.seq + 1, damaged));
+            .join(format!("torn-{:020}-{}.bin", head.seq + 1, torn.len));
         let mut qf = File::create(&q)?;
-        qf.write_all(&bytes[from..])?;
+        qf.write_all(&bytes)?;
         qf.sync_all()?;
-        let f = OpenOptions::new().write(true).open(path)?;
-        f.set_len(from as u64)?;
+        let f = OpenOptions::new().write(true).open(&torn.path)?;
+        f.set_len(torn.offset)?;
         f.sync_all()?;
         sync_dir(&self.dir)?;
         Ok(RecoveryReport {
-            truncated_bytes: damaged,
+            truncated_bytes: torn.len,
             quarantined: Some(q),
         })
     }
+}
+
+/// Where a damaged log accepted with `--danger-accept-damaged-audit-log` goes on: after the
+/// highest entry of the last segment that parses at all, else after the previous segment's last
+/// entry, so that no sequence number is reused.
+fn continuation_head(segments: &[(u64, PathBuf)]) -> io::Result<Head> {
+    let Some((first_seq, path)) = segments.last() else {
+        return Ok(Head::genesis());
+    };
+    let mut bytes = Vec::new();
+    File::open(path)?.read_to_end(&mut bytes)?;
+    let complete_end = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    if let Some(head) = last_parseable(&bytes[..complete_end]) {
+        return Ok(head);
+    }
+    if *first_seq <= 1 {
+        return Ok(Head::genesis());
+    }
+    let prev = match segments.len() {
+        n if n >= 2 => last_entry_head(&segments[n - 2].1).ok().flatten(),
+        _ => None,
+    };
+    Ok(prev
+        .filter(|h| h.seq + 1 == *first_seq)
+        .unwrap_or_else(|| Head {
+            seq: first_seq - 1,
+            hash: String::new(),
+        }))
 }
 
 /// The last complete line of `region` that is an entry at all (whatever its hash or link).
@@ -204,31 +225,6 @@ fn last_parseable(region: &[u8]) -> Option<Head> {
             hash: e.hash.into_owned(),
         })
         .max_by_key(|h| h.seq)
-}
-
-/// Length of the longest prefix of whole lines that parse, follow each other and hash correctly.
-fn intact_prefix(bytes: &[u8], start: Head) -> (Head, u64) {
-    let mut head = start;
-    let mut good = 0usize;
-    let mut scratch = Vec::new();
-    let mut pos = 0usize;
-    while let Some(nl) = bytes[pos..].iter().position(|&b| b == b'\n') {
-        let line = &bytes[pos..pos + nl];
-        let Ok(e) = serde_json::from_slice::<EntryRef<'_>>(line) else {
-            break;
-        };
-        let links = head.hash.is_empty() || e.prev_hash == head.hash;
-        if e.seq != head.seq + 1 || !links || e.computed_hash(&mut scratch) != e.hash {
-            break;
-        }
-        head = Head {
-            seq: e.seq,
-            hash: e.hash.into_owned(),
-        };
-        pos += nl + 1;
-        good = pos;
-    }
-    (head, good as u64)
 }
 
 /// The head at the end of a (sealed, complete) segment. Reads backwards from the end until the
@@ -271,119 +267,4 @@ pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::audit::{Action, Actor, NewEntry, Outcome};
-
-    fn lines(n: u64) -> Vec<u8> {
-        let mut out = Vec::new();
-        let mut prev = GENESIS_HASH.to_owned();
-        let mut scratch = Vec::new();
-        for seq in 1..=n {
-            let e = NewEntry::new(Actor::default(), Action::AuthLogin, Outcome::Success).seal(
-                seq,
-                "2026-01-01T00:00:00.000000Z",
-                &prev,
-                &mut scratch,
-            );
-            prev = e.hash.to_string();
-            out.extend_from_slice(serde_json::to_string(&e).unwrap().as_bytes());
-            out.push(b'\n');
-        }
-        out
-    }
-
-    fn dir_with(bytes: &[u8]) -> (tempfile::TempDir, SegmentDir) {
-        let t = tempfile::tempdir().unwrap();
-        let d = SegmentDir::new(t.path().join("audit"));
-        d.create().unwrap();
-        fs::write(d.segment_path(1), bytes).unwrap();
-        (t, d)
-    }
-
-    #[test]
-    fn intact_log_recovers_its_head() {
-        let (_t, d) = dir_with(&lines(5));
-        let (head, report, _) = d.recover(false).unwrap();
-        assert_eq!(head.seq, 5);
-        assert_eq!(report, RecoveryReport::default());
-    }
-
-    #[test]
-    fn torn_last_line_is_cut_and_kept_aside() {
-        let mut bytes = lines(5);
-        let full = bytes.len();
-        bytes.extend_from_slice(&lines(6)[full..full + 40]); // half of entry 6, no newline
-        let (_t, d) = dir_with(&bytes);
-        let (head, report, (_, path)) = d.recover(false).unwrap();
-        assert_eq!(head.seq, 5);
-        assert_eq!(report.truncated_bytes, 40);
-        assert_eq!(fs::read(&path).unwrap().len(), full);
-        assert_eq!(fs::read(report.quarantined.unwrap()).unwrap().len(), 40);
-    }
-
-    #[test]
-    fn zero_filled_tail_after_a_crash_is_cut() {
-        let mut bytes = lines(3);
-        bytes.extend_from_slice(&[0u8; 4096]);
-        bytes.push(b'\n');
-        let (_t, d) = dir_with(&bytes);
-        let (head, report, _) = d.recover(false).unwrap();
-        assert_eq!((head.seq, report.truncated_bytes), (3, 4097));
-    }
-
-    #[test]
-    fn an_edited_entry_inside_the_log_refuses_start_and_is_never_cut() {
-        let good = lines(6);
-        let text = String::from_utf8(good.clone()).unwrap();
-        let edited = text.replacen("auth.login", "auth.logout", 3); // entry 3 altered, 4-6 follow
-        let (_t, d) = dir_with(edited.as_bytes());
-        let err = d.recover(false).unwrap_err().to_string();
-        assert!(
-            err.contains("damaged at entry 1") || err.contains("damaged at entry"),
-            "{err}"
-        );
-        assert_eq!(
-            fs::read(d.segment_path(1)).unwrap(),
-            edited.as_bytes(),
-            "nothing was cut"
-        );
-        let (head, report, _) = d.recover(true).unwrap();
-        assert_eq!(head.seq, 6, "the chain continues after the last entry");
-        assert_eq!(report, RecoveryReport::default());
-        assert_eq!(fs::read(d.segment_path(1)).unwrap(), edited.as_bytes());
-    }
-
-    #[test]
-    fn garbage_then_an_entry_is_not_a_torn_write() {
-        let mut bytes = lines(3);
-        bytes.extend_from_slice(b"\0\0\0garbage\n");
-        bytes.extend_from_slice(&lines(5)[lines(4).len()..]); // a complete entry 5 after it
-        let (_t, d) = dir_with(&bytes);
-        assert!(d.recover(false).is_err());
-    }
-
-    #[test]
-    fn a_huge_last_entry_of_the_previous_segment_is_found() {
-        let t = tempfile::tempdir().unwrap();
-        let d = SegmentDir::new(t.path().join("audit"));
-        d.create().unwrap();
-        let mut scratch = Vec::new();
-        let mut e = NewEntry::new(Actor::default(), Action::EmployeeImport, Outcome::Success);
-        e.reason = Some("x".repeat(3 * 1024 * 1024));
-        let sealed = e.seal(1, "2026-01-01T00:00:00.000000Z", GENESIS_HASH, &mut scratch);
-        let mut line = serde_json::to_vec(&sealed).unwrap();
-        line.push(b'\n');
-        fs::write(d.segment_path(1), &line).unwrap();
-        fs::write(d.segment_path(2), b"").unwrap();
-        let (head, _, (first, _)) = d.recover(false).unwrap();
-        assert_eq!((head.seq, first), (1, 2));
-        assert_eq!(head.hash, sealed.hash);
-    }
-
-    #[test]
-    fn empty_log_is_genesis() {
-        let (_t, d) = dir_with(b"");
-        assert_eq!(d.recover(false).unwrap().0, Head::genesis());
-    }
-}
+mod tests;

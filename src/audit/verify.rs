@@ -4,14 +4,16 @@
 //! fields are refused); its `seq` is the next one (a gap is a deleted entry, a step back a
 //! reordering); its hash matches its own contents (an edit); its `prev_hash` is the previous
 //! entry's hash (a broken link: one of the two was altered and re-hashed). The first failure is
-//! reported with its sequence number.
+//! reported with its sequence number. Splitting segments into lines and classifying blank,
+//! CRLF and torn lines is `scan`'s job, shared with start-up recovery.
 
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead};
 use std::path::Path;
 
 use serde::Serialize;
 
 use super::entry::EntryRef;
+use super::scan::{Unterminated, feed};
 use super::segment::{Head, SegmentDir};
 
 /// Outcome of a verification.
@@ -62,6 +64,10 @@ pub struct ChainVerifier {
 /// (parse, re-serialise, hash), so it runs on every core; the chain rules are applied after, in
 /// order, by `ChainVerifier::apply`.
 pub(crate) enum LineCheck {
+    /// An empty line: the writer never writes one.
+    Blank,
+    /// A line ending in `\r` (a CRLF line ending): never the writer's form.
+    CarriageReturn,
     /// Not an entry at all; names an unknown key if that is why.
     NotAnEntry { unknown_key: Option<String> },
     /// A complete entry.
@@ -80,7 +86,7 @@ impl LineCheck {
     fn seq(&self) -> Option<u64> {
         match self {
             LineCheck::Entry { seq, .. } => Some(*seq),
-            LineCheck::NotAnEntry { .. } => None,
+            LineCheck::NotAnEntry { .. } | LineCheck::Blank | LineCheck::CarriageReturn => None,
         }
     }
 }
@@ -152,6 +158,22 @@ impl ChainVerifier {
             return Err((expected, reason));
         }
         let (seq, prev_hash, hash, form_ok, hash_ok) = match c {
+            LineCheck::Blank => {
+                return Err((
+                    expected,
+                    format!(
+                        "a blank line where entry {expected} should be: the writer never writes one"
+                    ),
+                ));
+            }
+            LineCheck::CarriageReturn => {
+                return Err((
+                    expected,
+                    format!(
+                        "entry {expected} ends with a carriage return (CRLF line ending): not the writer's form"
+                    ),
+                ));
+            }
             LineCheck::NotAnEntry {
                 unknown_key: Some(key),
             } => {
@@ -250,111 +272,24 @@ impl ChainVerifier {
     pub fn head(&self) -> &Head {
         &self.head
     }
+
+    /// Whether the last line skipped ahead, so the next one decides the reason.
+    pub(crate) fn is_pending(&self) -> bool {
+        self.pending.is_some()
+    }
 }
 
 /// Verifies a JSONL stream (an export, or one segment). Stops after entry `upto` if given.
 pub fn verify_reader(r: impl BufRead, upto: Option<u64>) -> io::Result<Verdict> {
     let mut v = ChainVerifier::new();
-    if let Some(bad) = feed(&mut v, r, upto)? {
+    if let Some(bad) = feed(&mut v, r, upto, Unterminated::Check)?.broken {
         return Ok(bad);
     }
     Ok(v.finish())
 }
 
-/// Lines per parallel chunk (about 8 MiB of entries).
-const CHUNK_LINES: usize = 16 * 1024;
-
-fn feed(
-    v: &mut ChainVerifier,
-    mut r: impl BufRead,
-    upto: Option<u64>,
-) -> io::Result<Option<Verdict>> {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 8);
-    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK_LINES * 512);
-    let mut lines: Vec<(usize, usize)> = Vec::with_capacity(CHUNK_LINES);
-    loop {
-        buf.clear();
-        lines.clear();
-        while lines.len() < CHUNK_LINES {
-            let start = buf.len();
-            if r.read_until(b'\n', &mut buf)? == 0 {
-                break;
-            }
-            let end = if buf.last() == Some(&b'\n') {
-                buf.len() - 1
-            } else {
-                buf.len()
-            };
-            if end > start {
-                lines.push((start, end));
-            }
-        }
-        if lines.is_empty() {
-            return Ok(None);
-        }
-        let part = lines.len().div_ceil(workers);
-        let checks: Vec<LineCheck> = std::thread::scope(|s| {
-            let handles: Vec<_> = lines
-                .chunks(part)
-                .map(|chunk| {
-                    let buf = &buf;
-                    s.spawn(move || {
-                        let (mut scratch, mut form) =
-                            (Vec::with_capacity(1024), Vec::with_capacity(1024));
-                        chunk
-                            .iter()
-                            .map(|&(a, b)| check_line(&buf[a..b], &mut scratch, &mut form))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().expect("a verify worker panicked"))
-                .collect()
-        });
-        for c in checks {
-            if upto.is_some_and(|u| v.head.seq >= u && v.pending.is_none()) {
-                return Ok(None);
-            }
-            if let Err((first_bad_seq, reason)) = v.apply(c) {
-                return Ok(Some(Verdict::Broken {
-                    first_bad_seq,
-                    reason,
-                }));
-            }
-        }
-    }
-}
-
 /// Verifies every segment of `DATA_DIR/audit` in order (with the server stopped, or bounded by
 /// `upto`, the committed head, while it runs).
 pub fn verify_data_dir(audit_dir: &Path, upto: Option<u64>) -> io::Result<Verdict> {
-    let segments = SegmentDir::new(audit_dir).list()?;
-    let mut v = ChainVerifier::new();
-    for (first_seq, path) in segments {
-        if upto.is_some_and(|u| first_seq > u) {
-            break;
-        }
-        if v.pending.is_none() && first_seq != v.head.seq + 1 {
-            let expected = v.head.seq + 1;
-            return Ok(Verdict::Broken {
-                first_bad_seq: expected,
-                reason: format!(
-                    "segment {} starts at entry {first_seq}, expected {expected}",
-                    path.display()
-                ),
-            });
-        }
-        if let Some(bad) = feed(
-            &mut v,
-            BufReader::with_capacity(1 << 20, std::fs::File::open(&path)?),
-            upto,
-        )? {
-            return Ok(bad);
-        }
-    }
-    Ok(v.finish())
+    Ok(SegmentDir::new(audit_dir).scan(upto)?.verdict)
 }

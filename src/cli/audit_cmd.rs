@@ -8,21 +8,24 @@ use std::path::Path;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{CliError, EXIT_CHECK_FAILED, Format};
-use crate::audit::{
-    ExportFormat, SegmentDir, Verdict, export as export_log, verify_data_dir, verify_reader,
-};
+use crate::audit::{ExportFormat, Scan, SegmentDir, Verdict, export as export_log, verify_reader};
 
 /// `hrvault audit verify (--data-dir DIR | --file EXPORT.jsonl)`.
 pub(super) fn verify(data_dir: Option<&Path>, file: Option<&Path>) -> Result<(), CliError> {
-    let verdict = match (data_dir, file) {
+    let scan = match (data_dir, file) {
         (Some(dir), _) => {
             super::must_be_vault(dir)?;
-            verify_data_dir(&dir.join("audit"), None)
+            // The same scan start-up recovery acts on, so both give the same verdict.
+            SegmentDir::new(dir.join("audit")).scan(None)
         }
         (None, Some(f)) => {
             let reader = File::open(f)
                 .map_err(|e| CliError::usage(format!("error: cannot open {}: {e}", f.display())))?;
-            verify_reader(BufReader::with_capacity(1 << 20, reader), None)
+            verify_reader(BufReader::with_capacity(1 << 20, reader), None).map(|verdict| Scan {
+                verdict,
+                damaged_segment: None,
+                torn_tail: None,
+            })
         }
         (None, None) => {
             return Err(CliError::usage(
@@ -31,19 +34,33 @@ pub(super) fn verify(data_dir: Option<&Path>, file: Option<&Path>) -> Result<(),
         }
     }
     .map_err(|e| CliError::usage(format!("error: cannot read the audit log: {e}")))?;
-    match verdict {
+    match scan.verdict {
         Verdict::Intact { entries, head } => {
             println!(
                 "ok: audit chain intact: {entries} entries, head seq {} hash {}",
                 head.seq, head.hash
             );
+            if let Some(torn) = scan.torn_tail {
+                println!(
+                    "note: {} bytes after entry {} at the end of {} are a torn write (never acknowledged); the next start-up cuts them and keeps them in a torn-*.bin file",
+                    torn.len,
+                    head.seq,
+                    torn.path.display()
+                );
+            }
             Ok(())
         }
         Verdict::Broken {
             first_bad_seq,
             reason,
         } => {
-            println!("FAILED: first bad entry seq {first_bad_seq}: {reason}");
+            match scan.damaged_segment {
+                Some(seg) => println!(
+                    "FAILED: first bad entry seq {first_bad_seq}: {reason} (in {})",
+                    seg.display()
+                ),
+                None => println!("FAILED: first bad entry seq {first_bad_seq}: {reason}"),
+            }
             Err(CliError {
                 message: format!("audit chain broken at entry {first_bad_seq}"),
                 code: EXIT_CHECK_FAILED,
