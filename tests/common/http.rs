@@ -37,6 +37,15 @@ impl Resp {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Every value of a header (e.g. each `set-cookie`), case-insensitive name.
+    pub fn header_all(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
     /// Asserts the status, showing the body if it differs.
     #[track_caller]
     pub fn expect(&self, status: u16) -> &Self {
@@ -90,10 +99,20 @@ pub struct Client {
 static REQUEST_SEQ: AtomicU64 = AtomicU64::new(0);
 
 impl Client {
-    /// A client for `base` (`http://host:port`).
+    /// A client for `base` (`http://host:port`); it follows redirects.
     pub fn new(base: &str) -> Self {
+        Self::with_redirects(base, 10)
+    }
+
+    /// A client for `base` that returns a redirect as the response (to check `Location`).
+    pub fn no_redirects(base: &str) -> Self {
+        Self::with_redirects(base, 0)
+    }
+
+    fn with_redirects(base: &str, max_redirects: u32) -> Self {
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            .max_redirects(max_redirects)
             .timeout_global(Some(Duration::from_secs(30)))
             .build();
         Self {

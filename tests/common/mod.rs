@@ -10,7 +10,7 @@
 //!
 //! Layout: `process` (the binary, vaults, servers), `http` (the client), `fixtures` (users per
 //! role, employee data, audit queries), `files` (digests and plaintext scans), `tls` (a test CA
-//! and a verifying TLS client).
+//! and a verifying TLS client), `browser` (headless Chromium over WebDriver, for the console).
 
 #![allow(
     dead_code,
@@ -22,6 +22,7 @@
     reason = "test harness: a failed step must panic the test"
 )]
 
+mod browser;
 mod files;
 mod fixtures;
 mod http;
@@ -29,7 +30,7 @@ mod process;
 mod tls;
 
 #[allow(unused_imports, reason = "not every test binary uses every part")]
-pub use {files::*, fixtures::*, http::*, process::*, tls::*};
+pub use {browser::*, files::*, fixtures::*, http::*, process::*, tls::*};
 
 use std::time::{Duration, Instant};
 
