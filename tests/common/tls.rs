@@ -137,6 +137,32 @@ pub fn https_request(
     client: Option<&Pem>,
     json: Option<&str>,
 ) -> Result<TlsResp, String> {
+    let headers: &[(&str, &str)] = if json.is_some() {
+        &[("content-type", "application/json")]
+    } else {
+        &[]
+    };
+    https_request_with(
+        addr,
+        method,
+        path,
+        ca_pem,
+        client,
+        headers,
+        json.unwrap_or("").as_bytes(),
+    )
+}
+
+/// `https_request` with any headers (e.g. `cookie`, `content-type`) and body.
+pub fn https_request_with(
+    addr: &str,
+    method: &str,
+    path: &str,
+    ca_pem: &str,
+    client: Option<&Pem>,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<TlsResp, String> {
     let mut roots = rustls::RootCertStore::empty();
     for c in certs(ca_pem) {
         roots.add(c).unwrap();
@@ -160,13 +186,14 @@ pub fn https_request(
     let tcp = TcpStream::connect(addr).map_err(|e| e.to_string())?;
     tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let mut tls = rustls::StreamOwned::new(conn, tcp);
-    let body = json.unwrap_or("");
     let mut req = format!("{method} {path} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n");
-    if json.is_some() {
-        req.push_str("content-type: application/json\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
     }
-    req.push_str(&format!("content-length: {}\r\n\r\n{body}", body.len()));
-    tls.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
+    req.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
+    let mut bytes = req.into_bytes();
+    bytes.extend_from_slice(body);
+    tls.write_all(&bytes).map_err(|e| e.to_string())?;
     let mut raw = Vec::new();
     tls.read_to_end(&mut raw).map_err(|e| e.to_string())?;
     let split = raw
