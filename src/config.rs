@@ -23,6 +23,16 @@ struct RawConfig {
     #[serde(default)]
     server: RawServer,
     tls: Option<RawTls>,
+    #[serde(default)]
+    console: RawConsole,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConsole {
+    idle_timeout_minutes: Option<i64>,
+    absolute_timeout_hours: Option<i64>,
+    reveal_seconds: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -142,6 +152,17 @@ pub struct ServerSettings {
     pub min_free_disk_mb: u64,
 }
 
+/// `[console]`: the web console's sessions and reveal display (CONTRACT §5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleSettings {
+    /// A session unused for this long is over (default 15 minutes).
+    pub idle_timeout_secs: u64,
+    /// A session is over this long after sign-in, used or not (default 8 hours).
+    pub absolute_timeout_secs: u64,
+    /// How long revealed values stay on the page before they are masked again (default 60 s).
+    pub reveal_seconds: u64,
+}
+
 /// `[tls]` (or `--tls-cert`/`--tls-key`): serve HTTPS only.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsSettings {
@@ -159,6 +180,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub monitor: MonitorSettings,
     pub server: ServerSettings,
+    pub console: ConsoleSettings,
     /// `None`: plain HTTP (refused on a non-loopback address unless `--allow-plain-http`).
     pub tls: Option<TlsSettings>,
     /// Test seam: a file holding a number of MiB; the free space seen on the data dir's file
@@ -300,7 +322,10 @@ fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
 /// The key a `key = value` line names, only if it is a key this file may hold (or a department
 /// name under `[monitor.groups]`): a mistyped line could otherwise be the secret itself.
 fn key_named_on<'a>(line: &'a str, section: Option<&str>) -> Option<&'a str> {
-    const KEYS: [&str; 23] = [
+    const KEYS: [&str; 26] = [
+        "idle_timeout_minutes",
+        "absolute_timeout_hours",
+        "reveal_seconds",
         "max_connections",
         "header_timeout_secs",
         "idle_timeout_secs",
@@ -411,6 +436,24 @@ impl Settings {
 
     fn from_raw(raw: RawConfig) -> Result<Self, ConfigError> {
         let server = parse_server(&raw.server)?;
+        let c = &raw.console;
+        let console = ConsoleSettings {
+            idle_timeout_secs: 60
+                * positive(
+                    "console.idle_timeout_minutes",
+                    c.idle_timeout_minutes,
+                    15,
+                    1440,
+                )?,
+            absolute_timeout_secs: 3600
+                * positive(
+                    "console.absolute_timeout_hours",
+                    c.absolute_timeout_hours,
+                    8,
+                    168,
+                )?,
+            reveal_seconds: positive("console.reveal_seconds", c.reveal_seconds, 60, 3600)?,
+        };
         let tls = raw.tls.map(parse_tls).transpose()?;
         let a = raw.auth;
         let m = raw.monitor;
@@ -476,6 +519,7 @@ impl Settings {
                 groups: m.groups.unwrap_or_default(),
             },
             server,
+            console,
             tls,
             danger_free_disk_cap_file: None,
             danger_accept_damaged_audit_log: false,

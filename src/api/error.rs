@@ -65,77 +65,86 @@ pub fn problem(
     resp
 }
 
+/// The status, problem slug and detail of an error: one table for the JSON problem and the
+/// console's error page, so both say the same thing.
+pub(super) fn describe(e: &ServiceError) -> (StatusCode, &'static str, String) {
+    match e {
+        ServiceError::BadRequest(d) => (StatusCode::BAD_REQUEST, "bad-request", d.clone()),
+        ServiceError::Unauthorized => (
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing, invalid, expired or revoked credentials".into(),
+        ),
+        ServiceError::Forbidden(d) => (StatusCode::FORBIDDEN, "forbidden", d.clone()),
+        ServiceError::NotFound => (
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "no such resource".into(),
+        ),
+        ServiceError::Conflict { message, .. } => {
+            (StatusCode::CONFLICT, "conflict", message.clone())
+        }
+        ServiceError::UnsupportedMediaType(d) => (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            d.clone(),
+        ),
+        ServiceError::PreconditionFailed => (
+            StatusCode::PRECONDITION_FAILED,
+            "precondition-failed",
+            "the record has changed since the version in If-Match".into(),
+        ),
+        ServiceError::Invalid(_) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            "one or more fields are invalid".into(),
+        ),
+        ServiceError::RateLimited(_) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            "too many attempts; retry later".into(),
+        ),
+        ServiceError::Unavailable => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the audit log cannot be written; no data is returned".into(),
+        ),
+        ServiceError::Internal => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error (details are in the server log)".into(),
+        ),
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let (status, slug, detail) = describe(&self.0);
+        let errors = match &self.0 {
+            ServiceError::Invalid(errs) => Some(errs.0.clone()),
+            ServiceError::Conflict {
+                field: Some(f),
+                message,
+            } => Some(vec![FieldError {
+                field: (*f).into(),
+                message: message.clone(),
+            }]),
+            _ => None,
+        };
+        let mut r = problem(status, slug, detail, errors.as_deref());
         match self.0 {
-            ServiceError::BadRequest(d) => problem(StatusCode::BAD_REQUEST, "bad-request", d, None),
             ServiceError::Unauthorized => {
-                let mut r = problem(
-                    StatusCode::UNAUTHORIZED,
-                    "unauthorized",
-                    "missing, invalid, expired or revoked credentials",
-                    None,
-                );
                 r.headers_mut().insert(
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer realm=\"hrvault\""),
                 );
-                r
             }
-            ServiceError::Forbidden(d) => problem(StatusCode::FORBIDDEN, "forbidden", d, None),
-            ServiceError::NotFound => {
-                problem(StatusCode::NOT_FOUND, "not-found", "no such resource", None)
-            }
-            ServiceError::Conflict { field, message } => {
-                let errors = field.map(|f| {
-                    vec![FieldError {
-                        field: f.into(),
-                        message: message.clone(),
-                    }]
-                });
-                problem(StatusCode::CONFLICT, "conflict", message, errors.as_deref())
-            }
-            ServiceError::UnsupportedMediaType(d) => problem(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported-media-type",
-                d,
-                None,
-            ),
-            ServiceError::PreconditionFailed => problem(
-                StatusCode::PRECONDITION_FAILED,
-                "precondition-failed",
-                "the record has changed since the version in If-Match",
-                None,
-            ),
-            ServiceError::Invalid(errs) => problem(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation",
-                "one or more fields are invalid",
-                Some(&errs.0),
-            ),
             ServiceError::RateLimited(secs) => {
-                let mut r = problem(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "rate-limited",
-                    "too many attempts; retry later",
-                    None,
-                );
                 r.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-                r
             }
-            ServiceError::Unavailable => problem(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "the audit log cannot be written; no data is returned",
-                None,
-            ),
-            ServiceError::Internal => problem(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "internal error (details are in the server log)",
-                None,
-            ),
+            _ => {}
         }
+        r
     }
 }

@@ -30,7 +30,7 @@ pub(super) struct Auth(pub(super) Principal);
 /// Where the request came from.
 pub(super) struct Ctx(pub(super) RequestCtx);
 
-fn ctx_of(parts: &Parts) -> RequestCtx {
+pub(super) fn ctx_of(parts: &Parts) -> RequestCtx {
     RequestCtx {
         request_id: parts.extensions.get::<RequestId>().map(|r| r.0.clone()),
         client_request_id: parts

@@ -7,6 +7,7 @@
 
 mod audit;
 mod connection;
+mod console;
 mod employees;
 mod error;
 mod extract;
@@ -72,6 +73,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn app(vault: Vault) -> Router {
     let (router, doc) = routes().split_for_parts();
     router
+        .merge(console::router())
         .layer(Extension(openapi::Document::new(&doc)))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(vault.clone(), count_request))

@@ -17,6 +17,7 @@ mod keyring;
 mod password;
 mod record;
 mod secret;
+mod session;
 mod signing;
 
 pub use aead::{open, seal};
@@ -26,6 +27,7 @@ pub use keyring::Keyring;
 pub use password::{PasswordHasher, generate_secret};
 pub use record::{RecordKey, WrappedRecordKey, field_aad, record_key_aad};
 pub use secret::SecretKey;
+pub use session::SessionSecret;
 pub use signing::{SigningKey, verify as verify_signature};
 
 /// Opaque failures of cryptographic operations.

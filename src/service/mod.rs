@@ -10,6 +10,7 @@
 pub mod access;
 mod alerts;
 mod audit_log;
+mod console;
 mod error;
 mod flags;
 mod honeytokens;
@@ -44,6 +45,7 @@ use crate::store::Store;
 
 pub use alerts::{AlertFilter, AlertPatch, AlertView, RiskRow};
 pub use audit_log::{AuditCheckpoint, VerifyReport};
+pub use console::{ConsoleSession, SessionEnded};
 pub use error::ServiceError;
 pub use flags::{FlagView, NewFlag};
 pub use id_lists::INLINE_IDS;
@@ -103,6 +105,9 @@ pub fn spawn_background_tasks(vault: &Vault) {
             let purge = move || -> Result<(usize, usize), crate::store::StoreError> {
                 Ok((store.purge_revoked(now)?, store.purge_idempotency(day_ago)?))
             };
+            if let Err(e) = v.purge_console_sessions() {
+                tracing::warn!(error = %e, "could not remove expired console sessions");
+            }
             match tokio::task::spawn_blocking(purge).await {
                 Ok(Ok((revoked, keys))) => {
                     tracing::debug!(

@@ -74,6 +74,30 @@ impl Vault {
         secret: SecretString,
         kind: CredentialKind,
     ) -> Result<TokenGrant, ServiceError> {
+        let u = self.check_credentials(ctx, username, secret, kind).await?;
+        let (token, _) = self.inner.tokens.issue(
+            self.inner.keys.token_key(),
+            u.id,
+            u.role,
+            u.token_generation,
+            self.now(),
+        );
+        Ok(TokenGrant {
+            access_token: token.expose_secret().to_owned(),
+            token_type: "Bearer",
+            expires_in: self.inner.tokens.ttl_secs(),
+        })
+    }
+
+    /// The credential check behind every sign-in (API token, OAuth, console session): limits,
+    /// argon2, the `auth.login` / `auth.login_failed` entry. Returns the user as stored.
+    pub(crate) async fn check_credentials(
+        &self,
+        ctx: &RequestCtx,
+        username: &str,
+        secret: SecretString,
+        kind: CredentialKind,
+    ) -> Result<StoredUser, ServiceError> {
         let now = self.now();
         let audit_name = Username::for_audit(username);
         let user = match Username::parse(username) {
@@ -149,13 +173,6 @@ impl Vault {
         match &user {
             Some(u) if matched && u.enabled => {
                 self.inner.limiter.release(reservation);
-                let (token, _) = self.inner.tokens.issue(
-                    self.inner.keys.token_key(),
-                    u.id,
-                    u.role,
-                    u.token_generation,
-                    now,
-                );
                 self.record(self.anonymous_entry(
                     ctx,
                     actor(),
@@ -163,11 +180,7 @@ impl Vault {
                     Outcome::Success,
                 ))
                 .await?;
-                Ok(TokenGrant {
-                    access_token: token.expose_secret().to_owned(),
-                    token_type: "Bearer",
-                    expires_in: self.inner.tokens.ttl_secs(),
-                })
+                Ok(u.clone())
             }
             _ => {
                 // The failure keeps its place in the windows.
@@ -271,37 +284,14 @@ impl Vault {
         let user_id = claims.user_id().map_err(|_| ServiceError::Unauthorized)?;
         let jti = claims.jti_bytes().map_err(|_| ServiceError::Unauthorized)?;
         let user = self.inner.store.user(&user_id)?.map(|l| l.value);
-        let refusal = match &user {
-            None => Some("user no longer exists"),
-            Some(u) if !u.enabled => Some(disabled_reason(u)),
-            Some(u) if u.role.as_str() != claims.role => {
-                Some("role changed since the token was issued")
-            }
-            Some(u) if u.token_generation != claims.tgen => {
-                Some("token invalidated by an account change")
-            }
-            Some(_) if self.inner.store.is_token_revoked(&jti)? => {
-                Some("token revoked (logged out)")
-            }
-            Some(_) => None,
+        let refusal = match account_refusal(user.as_ref(), claims.role.as_str(), claims.tgen) {
+            Some(why) => Some(why),
+            None if self.inner.store.is_token_revoked(&jti)? => Some("token revoked (logged out)"),
+            None => None,
         };
         if let Some(why) = refusal {
-            let actor = match &user {
-                Some(u) => Actor {
-                    user_id: Some(u.id),
-                    username: Some(u.username.clone()),
-                    role: Some(u.role),
-                },
-                None => Actor {
-                    user_id: Some(user_id),
-                    username: None,
-                    role: None,
-                },
-            };
-            let mut e =
-                self.anonymous_entry(ctx, actor, Action::AuthTokenRejected, Outcome::Denied);
-            e.reason = Some(why.to_owned());
-            self.record(e).await?;
+            self.reject_credential(ctx, user.as_ref(), user_id, why)
+                .await?;
             return Err(ServiceError::Unauthorized);
         }
         let u = user.expect("refusal covers a missing user");
@@ -314,6 +304,32 @@ impl Vault {
             jti,
             exp: claims.exp,
         })
+    }
+
+    /// Audits a refused token or console session of a known user (`auth.token_rejected`).
+    pub(crate) async fn reject_credential(
+        &self,
+        ctx: &RequestCtx,
+        user: Option<&StoredUser>,
+        user_id: crate::model::UserId,
+        why: &str,
+    ) -> Result<(), ServiceError> {
+        let actor = match user {
+            Some(u) => Actor {
+                user_id: Some(u.id),
+                username: Some(u.username.clone()),
+                role: Some(u.role),
+            },
+            None => Actor {
+                user_id: Some(user_id),
+                username: None,
+                role: None,
+            },
+        };
+        let mut e = self.anonymous_entry(ctx, actor, Action::AuthTokenRejected, Outcome::Denied);
+        e.reason = Some(why.to_owned());
+        self.record(e).await?;
+        Ok(())
     }
 
     /// `POST /v1/auth/logout`: the token is revoked before the response.
@@ -330,6 +346,22 @@ fn limit_name(kind: LimitKind) -> &'static str {
     match kind {
         LimitKind::Username => "too many failed attempts for this username",
         LimitKind::Address => "too many failed attempts from this address",
+    }
+}
+
+/// Why a credential issued to `user` under `role` and token generation `tgen` no longer
+/// stands, if it does not: the account as stored now decides, never the credential.
+pub(crate) fn account_refusal(
+    user: Option<&StoredUser>,
+    role: &str,
+    tgen: u32,
+) -> Option<&'static str> {
+    match user {
+        None => Some("user no longer exists"),
+        Some(u) if !u.enabled => Some(disabled_reason(u)),
+        Some(u) if u.role.as_str() != role => Some("role changed since the token was issued"),
+        Some(u) if u.token_generation != tgen => Some("token invalidated by an account change"),
+        Some(_) => None,
     }
 }
 

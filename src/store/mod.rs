@@ -11,6 +11,7 @@ mod employees;
 mod idempotency;
 mod keyslots;
 mod monitor;
+mod sessions;
 mod sled_backend;
 mod users;
 
@@ -22,6 +23,7 @@ pub use employees::{EmployeeEntry, StoredEmployee, Tombstone};
 pub use idempotency::StoredIdempotency;
 pub use keyslots::KeySlots;
 pub use monitor::{AlertChange, EVIDENCE_CAP, MonitorCursor, StoredAlert, StoredFlag};
+pub use sessions::StoredSession;
 pub use sled_backend::SledBackend;
 pub use users::{DisabledReason, StoredUser};
 
@@ -54,11 +56,13 @@ pub enum Tree {
     Idempotency,
     /// key slot (u64 BE) → ∅: slots to zero once the change that freed them is durable.
     ShredPending,
+    /// SHA-256 of a console session secret → session (the secret itself is never stored).
+    ConsoleSessions,
 }
 
 impl Tree {
     /// Every tree.
-    pub const ALL: [Tree; 13] = [
+    pub const ALL: [Tree; 14] = [
         Tree::Meta,
         Tree::Employees,
         Tree::EmployeeNumbers,
@@ -72,6 +76,7 @@ impl Tree {
         Tree::MonitorState,
         Tree::Idempotency,
         Tree::ShredPending,
+        Tree::ConsoleSessions,
     ];
 
     /// The on-disk tree name.
@@ -90,6 +95,7 @@ impl Tree {
             Tree::MonitorState => "monitor_state",
             Tree::Idempotency => "idempotency",
             Tree::ShredPending => "shred_pending",
+            Tree::ConsoleSessions => "console_sessions",
         }
     }
 }

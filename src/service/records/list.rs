@@ -28,6 +28,10 @@ pub struct ListQuery {
     /// Only records with this status.
     #[param(value_type = Option<EmployeeStatus>)]
     pub status: Option<String>,
+    /// Only records whose employee number, first, last or preferred name contains this text
+    /// (case-insensitive; 1–100 characters). Names and numbers are not sensitive fields: the
+    /// search never touches an encrypted value.
+    pub q: Option<String>,
 }
 
 /// One page of records.
@@ -45,6 +49,8 @@ struct Filter {
     after: Option<EmployeeId>,
     department: Option<String>,
     status: Option<EmployeeStatus>,
+    /// Lower-cased search text.
+    q: Option<String>,
 }
 
 impl Filter {
@@ -82,13 +88,37 @@ impl Filter {
                 )
             })?),
         };
+        let text = match q.q.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(t) if t.chars().count() > 100 => {
+                return Err(ServiceError::invalid("q", "must be at most 100 characters"));
+            }
+            Some(t) => Some(t.to_lowercase()),
+        };
         Ok(Self {
             limit,
             after,
             department: q.department,
             status,
+            q: text,
         })
     }
+}
+
+/// Whether a record's number or names contain `q` (already lower-cased).
+fn matches_text(p: &crate::model::PublicFields, q: &str) -> bool {
+    [
+        Some(p.employee_number.as_str()),
+        Some(p.first_name.as_str()),
+        Some(p.last_name.as_str()),
+        p.preferred_name.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|v| v.to_lowercase().contains(q))
+        || format!("{} {}", p.first_name, p.last_name)
+            .to_lowercase()
+            .contains(q)
 }
 
 impl Vault {
@@ -118,6 +148,12 @@ impl Vault {
                 continue;
             }
             if f.status.is_some_and(|s| rec.public.status != s) {
+                continue;
+            }
+            if f.q
+                .as_deref()
+                .is_some_and(|q| !matches_text(&rec.public, q))
+            {
                 continue;
             }
             if page.len() == f.limit {
