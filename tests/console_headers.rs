@@ -301,20 +301,26 @@ fn fetch(sessions: &[(&'static str, Ui)], who: Option<&str>, path: &str) -> Resp
     }
 }
 
+/// What is wrong with a response's security headers.
+fn header_problems(r: &Resp) -> Vec<String> {
+    let mut out = Vec::new();
+    for (name, want) in [
+        ("content-security-policy", CSP),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "no-referrer"),
+        ("x-content-type-options", "nosniff"),
+    ] {
+        if r.header(name) != Some(want) {
+            out.push(format!("{name} is {:?}, want {want:?}", r.header(name)));
+        }
+    }
+    out
+}
+
 #[track_caller]
 fn assert_security_headers(what: &str, r: &Resp) {
-    assert_eq!(
-        r.header("content-security-policy"),
-        Some(CSP),
-        "{what}: CSP"
-    );
-    assert_eq!(r.header("x-frame-options"), Some("DENY"), "{what}");
-    assert_eq!(r.header("referrer-policy"), Some("no-referrer"), "{what}");
-    assert_eq!(
-        r.header("x-content-type-options"),
-        Some("nosniff"),
-        "{what}"
-    );
+    let p = header_problems(r);
+    assert!(p.is_empty(), "{what}: {}", p.join("; "));
 }
 
 /// Every page: the exact CSP, `X-Frame-Options: DENY`, `Referrer-Policy: no-referrer`,
@@ -323,6 +329,8 @@ fn assert_security_headers(what: &str, r: &Resp) {
 #[test]
 fn every_page_carries_the_security_headers() {
     let s = sessions();
+    // Every page is checked before failing, so one run names every page that is wrong.
+    let mut problems = Vec::new();
     for (who, path) in pages() {
         let r = fetch(&s, who, &path);
         let what = format!("{} GET {path} ({})", who.unwrap_or("signed out"), r.status);
@@ -330,25 +338,25 @@ fn every_page_carries_the_security_headers() {
             (who, path.as_str()),
             (Some("hr"), "/ui/users") | (Some("admin"), "/ui/employees")
         );
-        assert_eq!(
-            r.status,
-            if forbidden { 403 } else { 200 },
-            "{what}: {}",
-            r.text()
+        let want = if forbidden { 403 } else { 200 };
+        if r.status != want {
+            problems.push(format!("{what}: status, want {want}"));
+        }
+        problems.extend(
+            header_problems(&r)
+                .into_iter()
+                .map(|p| format!("{what}: {p}")),
         );
-        assert_security_headers(&what, &r);
-        assert!(
-            r.header("content-type")
-                .is_some_and(|t| t.starts_with("text/html")),
-            "{what}: content type {:?}",
-            r.header("content-type")
-        );
+        let ct = r.header("content-type").unwrap_or("");
+        if !ct.starts_with("text/html") {
+            problems.push(format!("{what}: content type {ct:?}"));
+        }
         let cache = r.header("cache-control").unwrap_or("");
-        assert!(
-            cache.split(',').any(|d| d.trim() == "no-store"),
-            "{what}: Cache-Control {cache:?}"
-        );
+        if !cache.split(',').any(|d| d.trim() == "no-store") {
+            problems.push(format!("{what}: Cache-Control {cache:?}"));
+        }
     }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 /// The reveal result (a POST with the full values) is `no-store` with the same headers, and
@@ -512,16 +520,33 @@ fn session_cookie_over_tls_is_host_prefixed_and_secure() {
     assert_eq!(c.attr("path"), Some("/"), "{}", c.line);
     assert!(!c.has("domain"), "{}", c.line);
     let session = format!("{}={}", c.name, c.value);
-    let users = https("GET", "/ui/users", &[("cookie", &session)], b"");
+    let location = |r: &TlsResp| {
+        r.head
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.trim()
+                    .eq_ignore_ascii_case("location")
+                    .then(|| v.trim().to_owned())
+            })
+            .unwrap_or_default()
+    };
+    // `/ui/` sends a signed-in admin to Users, anyone else to the sign-in page.
+    let home = https("GET", "/ui/", &[("cookie", &session)], b"");
     assert_eq!(
-        users.status, 200,
+        location(&home),
+        "/ui/users",
         "the __Host- session works: {}",
-        users.head
+        home.head
     );
     // The plain name is not a session under TLS.
     let plain = format!("hrvault_session={}", c.value);
-    let r = https("GET", "/ui/users", &[("cookie", &plain)], b"");
-    assert_ne!(r.status, 200, "hrvault_session without __Host- under TLS");
+    let r = https("GET", "/ui/", &[("cookie", &plain)], b"");
+    assert!(
+        location(&r).starts_with("/ui/login"),
+        "hrvault_session without __Host- under TLS: {}",
+        r.head
+    );
 }
 
 /// A POST without the CSRF token, or with a wrong one, is 403 and creates nothing; the same
