@@ -19,6 +19,9 @@
 //!   plain HTTP and over HTTPS (TLS 1.3, a P-256 certificate from a throw-away rcgen CA, verified
 //!   by the client) against the same vault in the same process, runs alternating, so the only
 //!   difference is the transport.
+//! - **console** (issue 11, not in the default set): the web console's employees list and audit
+//!   log pages against `GET /v1/employees` and `GET /v1/audit?limit=100`, at 32 connections on
+//!   one server, alternating.
 //!
 //! Each section runs in a process of its own (the bench re-executes itself), on new vaults. The
 //! server runs in that process on its own tokio runtime (threads `srv`, 2 workers); the
@@ -48,7 +51,7 @@
 //! | `HRVAULT_BENCH_HTTP_MONITOR` | 1 | 0: no monitor during the login and core runs |
 //! | `HRVAULT_BENCH_HTTP_SETTINGS` | (none) | extra TOML settings, e.g. `[monitor]` keys (not `[auth]`) |
 //! | `HRVAULT_BENCH_HTTP_LOG` | info | log filter, as `HRVAULT_LOG` of the binary (one line per request at info), written to /dev/null; `off`: no subscriber |
-//! | `HRVAULT_BENCH_HTTP_ONLY` | unseal,login,audit,core,alert | sections to run (also `tls`) |
+//! | `HRVAULT_BENCH_HTTP_ONLY` | unseal,login,audit,core,alert | sections to run (also `tls`, `console`) |
 
 mod common;
 
@@ -443,6 +446,9 @@ enum Work {
     Create(Arc<AtomicU64>),
     /// `POST /v1/auth/login` of this user.
     Login(String, String),
+    /// `GET path` with the token (JSON route) or, if `cookie` is set, with that console session
+    /// cookie instead (the page).
+    Get(&'static str, Option<Arc<String>>),
 }
 
 #[derive(Clone)]
@@ -517,6 +523,15 @@ impl Job {
             Work::Login(u, p) => {
                 let body = Bytes::from(json!({"username": u, "password": p}).to_string());
                 request(addr, &Method::POST, "/v1/auth/login", None, Some(body))
+            }
+            Work::Get(path, None) => request(addr, &Method::GET, path, token, None),
+            Work::Get(path, Some(cookie)) => {
+                let mut r = request(addr, &Method::GET, path, None, None);
+                r.headers_mut().insert(
+                    header::COOKIE,
+                    header::HeaderValue::from_str(cookie).expect("cookie header"),
+                );
+                r
             }
         }
     }
@@ -1249,7 +1264,170 @@ fn section_alert(
 }
 
 /// Every section, in the order they run.
-const SECTIONS: [&str; 6] = ["unseal", "audit", "login", "core", "alert", "tls"];
+const SECTIONS: [&str; 7] = [
+    "unseal", "audit", "login", "core", "alert", "tls", "console",
+];
+
+/// Signs in to the web console as a person does (the sign-in page's CSRF cookie and field, then
+/// the form); returns the `Cookie` header value of the session.
+async fn console_login(addr: SocketAddr, username: &str, password: &str) -> String {
+    let mut s = connect(addr).await;
+    let resp = {
+        s.ready().await.expect("ready");
+        s.send_request(request(addr, &Method::GET, "/ui/login", None, None))
+            .await
+            .expect("login page")
+    };
+    let login_cookie = resp
+        .headers()
+        .get(header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("login cookie")
+        .to_owned();
+    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    let html = String::from_utf8_lossy(&body);
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("csrf field")
+        .to_owned();
+    let form = serde_urlencoded::to_string([
+        ("csrf", csrf.as_str()),
+        ("username", username),
+        ("password", password),
+    ])
+    .expect("form");
+    let mut req = request(
+        addr,
+        &Method::POST,
+        "/ui/login",
+        None,
+        Some(Bytes::from(form)),
+    );
+    let h = req.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/x-www-form-urlencoded"),
+    );
+    h.insert(
+        header::COOKIE,
+        header::HeaderValue::from_str(&login_cookie).expect("cookie"),
+    );
+    s.ready().await.expect("ready");
+    let resp = s.send_request(req).await.expect("sign in");
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER, "console sign-in");
+    resp.headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("hrvault_session="))
+        .and_then(|v| v.split(';').next())
+        .expect("session cookie")
+        .to_owned()
+}
+
+/// Console pages against the JSON routes they mirror (issue 11): the employees list (50 masked
+/// records) and the audit log (100 entries), each page and its route at the same connections on
+/// the same server, alternating.
+fn section_console(cfg: &Config, client_rt: &Runtime, server: &Server, staff: &Staff) {
+    let addr = server.addr;
+    let hr_pw = "pw-hr-console-bench-0001";
+    let auditor_pw = "pw-auditor-console-bench-0001";
+    for (name, role, pw) in [
+        ("hr-console", "hr", hr_pw),
+        ("auditor-console", "auditor", auditor_pw),
+    ] {
+        client_rt.block_on(call(
+            addr,
+            Method::POST,
+            "/v1/users",
+            Some(&staff.admin),
+            Some(json!({"username": name, "password": pw, "role": role, "kind": "human"})),
+            StatusCode::CREATED,
+        ));
+    }
+    let hr_token = Arc::new(vec![client_rt.block_on(login(addr, "hr-console", hr_pw))]);
+    let auditor_token = Arc::new(vec![client_rt.block_on(login(
+        addr,
+        "auditor-console",
+        auditor_pw,
+    ))]);
+    let hr_cookie = Arc::new(client_rt.block_on(console_login(addr, "hr-console", hr_pw)));
+    let auditor_cookie =
+        Arc::new(client_rt.block_on(console_login(addr, "auditor-console", auditor_pw)));
+    let job = |work: Work, tokens: &Arc<Vec<String>>| Job {
+        work,
+        tokens: tokens.clone(),
+        want: StatusCode::OK,
+        tls: None,
+    };
+    let runs: Vec<(&str, &str, Job)> = vec![
+        (
+            "employees list (50 records)",
+            "`GET /v1/employees`",
+            job(Work::Get("/v1/employees", None), &hr_token),
+        ),
+        (
+            "employees list (50 records)",
+            "page `/ui/employees`",
+            job(
+                Work::Get("/ui/employees", Some(hr_cookie.clone())),
+                &hr_token,
+            ),
+        ),
+        (
+            "audit log (100 entries)",
+            "`GET /v1/audit?limit=100`",
+            job(Work::Get("/v1/audit?limit=100", None), &auditor_token),
+        ),
+        (
+            "audit log (100 entries)",
+            "page `/ui/audit`",
+            job(
+                Work::Get("/ui/audit", Some(auditor_cookie.clone())),
+                &auditor_token,
+            ),
+        ),
+    ];
+    println!(
+        "\n## Console pages against their JSON routes at {} connections\n",
+        cfg.clients
+    );
+    let mut table = Vec::new();
+    for (what, route, job) in runs {
+        let r = load(client_rt, server, &job, cfg.clients, cfg.warmup, cfg.secs);
+        print_run_details(&format!("{what}: {route}"), &r);
+        if server.monitor && r.entries > 0 {
+            drain_monitor(&server.vault, cfg.drain);
+        }
+        table.push((what, route, r));
+    }
+    println!(
+        "\nMethod: one vault of {} records, {} keep-alive HTTP/1.1 connections per run, {:.0} s \
+         measured after {:.0} s warm-up; the JSON route with a bearer token, the page with a \
+         console session cookie of the same user; the list is the first page (50 records, \
+         masked) and is audited (`employee.list`) on both; the audit log is read as `auditor`.\n",
+        cfg.records,
+        cfg.clients,
+        cfg.secs.as_secs_f64(),
+        cfg.warmup.as_secs_f64(),
+    );
+    println!("| what | served as | requests/s | page vs JSON | p50 | p99 | CPU µs per request |");
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    for (i, (what, route, r)) in table.iter().enumerate() {
+        let base = table[i - i % 2].2.rps();
+        println!(
+            "| {what} | {route} | {:.0} | {:.0} % | {} | {} | {} |",
+            r.rps(),
+            100.0 * r.rps() / base,
+            ms(r.lat.p50),
+            ms(r.lat.p99),
+            r.cpu_per_request()
+        );
+    }
+}
 
 /// A throw-away CA and a server certificate for 127.0.0.1, written to `dir`; returns the
 /// server's TLS configuration and a client that trusts only that CA.
@@ -1440,6 +1618,11 @@ fn run_section(cfg: &Config, section: &str) {
         "alert" => {
             let (v, server, staff) = served(true);
             section_alert(cfg, &client_rt, &server, &staff, &v.ids);
+            server.stop();
+        }
+        "console" => {
+            let (_v, server, staff) = served(cfg.monitor);
+            section_console(cfg, &client_rt, &server, &staff);
             server.stop();
         }
         "tls" => {

@@ -173,3 +173,133 @@ impl Vault {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::AuditQuery;
+    use crate::service::UserPatch;
+    use crate::service::testing_support::{user, vault_with};
+
+    async fn sign_in(v: &Vault, name: &str) -> zeroize::Zeroizing<String> {
+        let (s, cookie) = v
+            .console_sign_in(
+                &RequestCtx::default(),
+                name,
+                SecretString::from("password-1".to_owned()),
+            )
+            .await
+            .expect("sign in");
+        assert_eq!(s.principal.username, name);
+        cookie
+    }
+
+    async fn open(v: &Vault, cookie: &str) -> Result<ConsoleSession, SessionEnded> {
+        v.console_session(&RequestCtx::default(), cookie)
+            .await
+            .expect("no service error")
+    }
+
+    async fn rejected(v: &Vault, username: &str) -> Vec<String> {
+        let auditor = v.principal_named("aud").expect("auditor");
+        let q = AuditQuery {
+            action: Some("auth.token_rejected".into()),
+            limit: 100,
+            ..AuditQuery::default()
+        };
+        v.query_audit(&auditor, &RequestCtx::default(), Ok(q))
+            .await
+            .expect("audit")
+            .entries
+            .into_iter()
+            .filter(|e| e.actor.username.as_deref() == Some(username))
+            .filter_map(|e| e.reason.map(|r| r.into_owned()))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_role_change_or_disable_ends_the_session_at_the_next_request_and_is_audited() {
+        let dir = tempfile::tempdir().unwrap();
+        let (v, _clock) = vault_with(&dir.path().join("v"), "").await;
+        let admin = v.principal_named("admin").unwrap();
+        user(&v, "aud", "auditor", None).await;
+        let hr = user(&v, "hr1", "hr", None).await;
+        let hr2 = user(&v, "hr2", "hr", None).await;
+        let (c1, c2) = (sign_in(&v, "hr1").await, sign_in(&v, "hr2").await);
+        assert!(open(&v, &c1).await.is_ok());
+        let patch = |enabled, role: Option<&str>| UserPatch {
+            enabled,
+            role: role.map(str::to_owned),
+        };
+        v.update_user(
+            &admin,
+            &RequestCtx::default(),
+            &hr.user_id.to_string(),
+            Ok(patch(None, Some("auditor"))),
+        )
+        .await
+        .unwrap();
+        v.update_user(
+            &admin,
+            &RequestCtx::default(),
+            &hr2.user_id.to_string(),
+            Ok(patch(Some(false), None)),
+        )
+        .await
+        .unwrap();
+        assert_eq!(open(&v, &c1).await.err(), Some(SessionEnded::Revoked));
+        assert_eq!(open(&v, &c2).await.err(), Some(SessionEnded::Revoked));
+        // The session is gone, not just refused once.
+        assert_eq!(open(&v, &c1).await.err(), Some(SessionEnded::Unknown));
+        assert_eq!(rejected(&v, "hr1").await.len(), 1);
+        assert_eq!(
+            rejected(&v, "hr2").await,
+            vec!["account disabled".to_owned()]
+        );
+    }
+
+    #[tokio::test]
+    async fn idle_and_absolute_timeouts_end_sessions_and_sign_out_is_final() {
+        let dir = tempfile::tempdir().unwrap();
+        let (v, clock) = vault_with(&dir.path().join("v"), "").await;
+        user(&v, "aud", "auditor", None).await;
+        user(&v, "hr1", "hr", None).await;
+        let idle = sign_in(&v, "hr1").await;
+        clock.advance_secs(14 * 60);
+        assert!(open(&v, &idle).await.is_ok(), "used within 15 minutes");
+        clock.advance_secs(15 * 60 + 1);
+        assert_eq!(open(&v, &idle).await.err(), Some(SessionEnded::Expired));
+
+        let busy = sign_in(&v, "hr1").await;
+        for _ in 0..(8 * 60 / 10) {
+            clock.advance_secs(10 * 60);
+            assert!(open(&v, &busy).await.is_ok());
+        }
+        clock.advance_secs(60);
+        assert_eq!(open(&v, &busy).await.err(), Some(SessionEnded::Expired));
+
+        let out = sign_in(&v, "hr1").await;
+        let s = open(&v, &out).await.ok().unwrap();
+        v.console_sign_out(s, &RequestCtx::default()).await.unwrap();
+        assert_eq!(open(&v, &out).await.err(), Some(SessionEnded::Unknown));
+        assert_eq!(
+            open(&v, "not a cookie").await.err(),
+            Some(SessionEnded::Unknown)
+        );
+    }
+
+    #[tokio::test]
+    async fn service_accounts_cannot_open_a_console_session() {
+        let dir = tempfile::tempdir().unwrap();
+        let (v, _) = vault_with(&dir.path().join("v"), "").await;
+        user(&v, "pay", "payroll", None).await;
+        let r = v
+            .console_sign_in(
+                &RequestCtx::default(),
+                "pay",
+                SecretString::from("password-1".to_owned()),
+            )
+            .await;
+        assert!(matches!(r, Err(ServiceError::Unauthorized)));
+    }
+}
