@@ -7,10 +7,13 @@
 //! distributed KV store can replace sled without touching `service`.
 
 mod codec;
+#[cfg(test)]
+mod conformance;
 mod employees;
 mod idempotency;
 mod keyslots;
 mod monitor;
+mod pg_backend;
 mod sessions;
 mod sled_backend;
 mod users;
@@ -23,6 +26,7 @@ pub use employees::{EmployeeEntry, StoredEmployee, Tombstone};
 pub use idempotency::StoredIdempotency;
 pub use keyslots::KeySlots;
 pub use monitor::{AlertChange, EVIDENCE_CAP, MonitorCursor, StoredAlert, StoredFlag};
+pub use pg_backend::PgBackend;
 pub use sessions::StoredSession;
 pub use sled_backend::SledBackend;
 pub use users::{DisabledReason, StoredUser};
