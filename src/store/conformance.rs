@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{Backend, Batch, Check, Op, StoreError, Tree};
+use super::{Backend, Batch, Check, KeySlots, Op, StoreError, Tree};
 
 fn put(t: Tree, k: &[u8], v: &[u8]) -> Op {
     Op::Put(t, k.to_vec(), v.to_vec())
@@ -142,4 +142,19 @@ fn racing_absent_checks_let_exactly_one_writer_in(b: Arc<dyn Backend>) {
                 .all(|r| matches!(r, Ok(()) | Err(StoreError::Conflict("username"))))
         );
     }
+}
+
+/// What `KeySlots` means on every engine: a put is readable, a shred destroys, slots are
+/// distinct, an unknown slot is free.
+pub(crate) fn check_slots(slots: &dyn KeySlots) {
+    let a = slots.put(&[7u8; 60]).unwrap();
+    let b = slots.put(&[9u8; 60]).unwrap();
+    assert_ne!(a, b);
+    assert_eq!(slots.get(a).unwrap(), Some(vec![7u8; 60]));
+    slots.shred(a).unwrap();
+    slots.sync().unwrap();
+    assert_eq!(slots.get(a).unwrap(), None);
+    assert_eq!(slots.get(b).unwrap(), Some(vec![9u8; 60]));
+    assert_eq!(slots.get(1 << 40).unwrap(), None, "never used is free");
+    slots.shred(1 << 40).unwrap();
 }

@@ -24,7 +24,7 @@ use std::sync::Arc;
 pub use codec::CodecError;
 pub use employees::{EmployeeEntry, StoredEmployee, Tombstone};
 pub use idempotency::StoredIdempotency;
-pub use keyslots::KeySlots;
+pub use keyslots::{FileSlots, KeySlots};
 pub use monitor::{AlertChange, EVIDENCE_CAP, MonitorCursor, StoredAlert, StoredFlag};
 pub use pg_backend::PgBackend;
 pub use sessions::StoredSession;
@@ -195,12 +195,12 @@ pub fn decode_employee_entry(bytes: &[u8]) -> Result<EmployeeEntry, CodecError> 
 #[derive(Clone)]
 pub struct Store {
     backend: Arc<dyn Backend>,
-    slots: Arc<KeySlots>,
+    slots: Arc<dyn KeySlots>,
 }
 
 impl Store {
     /// Wraps any backend and a key-slot file.
-    pub fn new(backend: Arc<dyn Backend>, slots: Arc<KeySlots>) -> Self {
+    pub fn new(backend: Arc<dyn Backend>, slots: Arc<dyn KeySlots>) -> Self {
         Self { backend, slots }
     }
 
@@ -209,7 +209,7 @@ impl Store {
     pub fn open_sled(db_dir: &Path, slots_file: &Path) -> Result<Self, StoreError> {
         let backend = Arc::new(SledBackend::open(db_dir)?);
         let slots = Arc::new(
-            KeySlots::open(slots_file)
+            FileSlots::open(slots_file)
                 .map_err(|e| StoreError::Engine(format!("key slots: {e}")))?,
         );
         let store = Self::new(backend, slots);

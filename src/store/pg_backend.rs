@@ -25,12 +25,19 @@ use tokio_postgres::NoTls;
 use super::{Backend, Batch, Check, KvIter, Op, StoreError, Tree};
 
 /// Schema migrations, applied in order; `hrvault_schema` records the last one applied.
-const MIGRATIONS: &[&str] = &["CREATE TABLE hrvault_kv (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE hrvault_kv (
         tree smallint NOT NULL,
         k bytea NOT NULL,
         v bytea NOT NULL,
         PRIMARY KEY (tree, k)
-    )"];
+    )",
+    // Wrapped record keys (`KeySlots`): a shred deletes the row; slot numbers are never reused.
+    "CREATE TABLE hrvault_keyslots (
+        slot bigserial PRIMARY KEY,
+        wrapped bytea NOT NULL
+    )",
+];
 
 /// Rows fetched per round trip of a range scan.
 const PAGE: i64 = 512;
@@ -70,10 +77,16 @@ fn lock_key(t: Tree, key: &[u8]) -> i64 {
     i64::from_be_bytes(d[..8].try_into().expect("8 bytes"))
 }
 
-/// PostgreSQL behind `Backend`.
-pub struct PgBackend {
+/// The pool and the runtime its connections live on, shared by the backend and the key slots.
+#[derive(Clone)]
+struct Client {
     rt: Arc<tokio::runtime::Runtime>,
     pool: Pool,
+}
+
+/// PostgreSQL behind `Backend`.
+pub struct PgBackend {
+    client: Client,
 }
 
 impl PgBackend {
@@ -102,13 +115,36 @@ impl PgBackend {
             .build()
             .map_err(engine)?;
         let b = Self {
-            rt: Arc::new(rt),
-            pool,
+            client: Client {
+                rt: Arc::new(rt),
+                pool,
+            },
         };
         b.migrate()?;
         Ok(b)
     }
 
+    /// The key slots in the same database.
+    pub fn key_slots(&self) -> PgSlots {
+        PgSlots {
+            client: self.client.clone(),
+        }
+    }
+
+    fn block<F>(&self, f: F) -> F::Output
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.client.block(f)
+    }
+
+    fn pool(&self) -> Pool {
+        self.client.pool.clone()
+    }
+}
+
+impl Client {
     /// Runs `f` on the client runtime and waits for it.
     fn block<F>(&self, f: F) -> F::Output
     where
@@ -129,9 +165,11 @@ impl PgBackend {
         };
         got.expect("the client runtime outlives its backend")
     }
+}
 
+impl PgBackend {
     fn migrate(&self) -> Result<(), StoreError> {
-        let pool = self.pool.clone();
+        let pool = self.pool();
         self.block(async move {
             let mut c = pool.get().await.map_err(engine)?;
             let tx = c.transaction().await.map_err(engine)?;
@@ -184,7 +222,7 @@ impl PgBackend {
         after: bool,
         end: Option<Vec<u8>>,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
-        let pool = self.pool.clone();
+        let pool = self.pool();
         let t = tree_id(tree);
         self.block(async move {
             let c = pool.get().await.map_err(engine)?;
@@ -220,7 +258,7 @@ impl PgBackend {
 
 impl Backend for PgBackend {
     fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        let pool = self.pool.clone();
+        let pool = self.pool();
         let (t, k) = (tree_id(tree), key.to_vec());
         self.block(async move {
             let c = pool.get().await.map_err(engine)?;
@@ -246,7 +284,7 @@ impl Backend for PgBackend {
     }
 
     fn apply(&self, batch: &Batch) -> Result<(), StoreError> {
-        let pool = self.pool.clone();
+        let pool = self.pool();
         let batch = batch.clone();
         self.block(async move {
             let mut c = pool.get().await.map_err(engine)?;
@@ -312,6 +350,92 @@ impl Backend for PgBackend {
     }
 }
 
+/// Wrapped record keys in `hrvault_keyslots`. Every put and shred commits at once, so `sync`
+/// has nothing to do. A shred is a `DELETE`: the row's old version stays in the table file as a
+/// dead tuple until vacuum, and in WAL and backups (SECURITY.md); [`PgSlots::vacuum`] shortens
+/// the first.
+pub struct PgSlots {
+    client: Client,
+}
+
+impl PgSlots {
+    /// `VACUUM` of the slot table, so deleted keys' dead tuples are reclaimed now rather than
+    /// when autovacuum gets round to it.
+    pub fn vacuum(&self) -> Result<(), StoreError> {
+        let pool = self.client.pool.clone();
+        self.client.block(async move {
+            let c = pool.get().await.map_err(engine)?;
+            c.batch_execute("VACUUM hrvault_keyslots")
+                .await
+                .map_err(engine)
+        })
+    }
+}
+
+fn io_err(e: StoreError) -> std::io::Error {
+    std::io::Error::other(e.to_string())
+}
+
+impl super::KeySlots for PgSlots {
+    fn put(&self, sealed: &[u8]) -> std::io::Result<u64> {
+        let pool = self.client.pool.clone();
+        let sealed = sealed.to_vec();
+        self.client
+            .block(async move {
+                let c = pool.get().await.map_err(engine)?;
+                let row = c
+                    .query_one(
+                        "INSERT INTO hrvault_keyslots (wrapped) VALUES ($1) RETURNING slot",
+                        &[&sealed],
+                    )
+                    .await
+                    .map_err(engine)?;
+                Ok(row.get::<_, i64>(0) as u64)
+            })
+            .map_err(io_err)
+    }
+
+    fn get(&self, slot: u64) -> std::io::Result<Option<Vec<u8>>> {
+        let pool = self.client.pool.clone();
+        let Ok(slot) = i64::try_from(slot) else {
+            return Ok(None);
+        };
+        self.client
+            .block(async move {
+                let c = pool.get().await.map_err(engine)?;
+                let row = c
+                    .query_opt(
+                        "SELECT wrapped FROM hrvault_keyslots WHERE slot = $1",
+                        &[&slot],
+                    )
+                    .await
+                    .map_err(engine)?;
+                Ok(row.map(|r| r.get::<_, Vec<u8>>(0)))
+            })
+            .map_err(io_err)
+    }
+
+    fn shred(&self, slot: u64) -> std::io::Result<()> {
+        let pool = self.client.pool.clone();
+        let Ok(slot) = i64::try_from(slot) else {
+            return Ok(());
+        };
+        self.client
+            .block(async move {
+                let c = pool.get().await.map_err(engine)?;
+                c.execute("DELETE FROM hrvault_keyslots WHERE slot = $1", &[&slot])
+                    .await
+                    .map_err(engine)?;
+                Ok(())
+            })
+            .map_err(io_err)
+    }
+
+    fn sync(&self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// A range scan fetched a page at a time.
 struct Pages<'a> {
     backend: &'a PgBackend,
@@ -356,7 +480,10 @@ mod tests {
         // Migrations are idempotent: a second node connecting finds the schema in place.
         let again = PgBackend::connect(&url, 2).unwrap();
         drop(again);
+        let slots = b.key_slots();
         super::super::conformance::check(Arc::new(b));
+        super::super::conformance::check_slots(&slots);
+        slots.vacuum().unwrap();
     }
 
     #[test]
