@@ -98,6 +98,8 @@
 //! That a `Recorded` about one record does not open another is checked at run time by the
 //! door itself (`records::plaintext` unit tests).
 
+pub mod pg;
+
 use zeroize::Zeroizing;
 
 use crate::audit::Recorded;

@@ -29,7 +29,8 @@ pub use segment::{Head, RecoveryReport, SegmentDir};
 pub use space::SpaceGuard;
 pub use verify::{ChainVerifier, HeadView, Verdict, verify_data_dir, verify_reader};
 pub use writer::{
-    AuditLog, CommitObserver, Durable, FileSink, LogSink, Recorded, StoreSync, WriterStats,
+    AuditLog, ChainSink, CommitError, CommitObserver, Durable, FileChain, FileSink, LogSink,
+    Recorded, StoreSync, WriterStats,
 };
 
 /// Why an entry could not be recorded: the request must fail closed (503).

@@ -101,6 +101,88 @@ pub trait LogSink: Send {
     fn after_commit(&mut self, next_seq: u64) -> io::Result<()>;
 }
 
+/// Why a batch did not commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommitError {
+    /// Nothing of the batch was kept; the next batch may succeed.
+    Rejected,
+    /// What is durable can no longer be trusted to match what was acknowledged (a failed
+    /// `fdatasync`): refuse everything until restart.
+    Poisoned,
+}
+
+/// Where the chain is kept and who orders it: segment files of this process ([`FileChain`]), or
+/// a database that several nodes append to in one order (cluster mode).
+pub trait ChainSink: Send {
+    /// Seals `entries`, in order, onto the chain and makes them durable. `head` is this writer's
+    /// last committed head; a shared chain may have moved past it (other nodes append too), and
+    /// the sink seals onto the real head. Each entry is stamped with `now()` as it is sealed.
+    /// Returns the head after the batch: the entries hold the `entries.len()` seqs ending at it.
+    fn commit(
+        &mut self,
+        entries: &[&NewEntry],
+        head: &Head,
+        now: &mut dyn FnMut() -> String,
+    ) -> Result<Head, CommitError>;
+
+    /// Called after a durable batch with the seq the next entry would get.
+    fn after_commit(&mut self, next_seq: u64) -> io::Result<()>;
+}
+
+/// The chain in segment files, ordered by this process's one writer thread.
+pub struct FileChain {
+    sink: Box<dyn LogSink>,
+    buf: Vec<u8>,
+    scratch: Vec<u8>,
+}
+
+impl FileChain {
+    /// The chain written through `sink`.
+    pub fn new(sink: Box<dyn LogSink>) -> Self {
+        Self {
+            sink,
+            buf: Vec::with_capacity(1 << 20),
+            scratch: Vec::with_capacity(1024),
+        }
+    }
+}
+
+impl ChainSink for FileChain {
+    fn commit(
+        &mut self,
+        entries: &[&NewEntry],
+        head: &Head,
+        now: &mut dyn FnMut() -> String,
+    ) -> Result<Head, CommitError> {
+        let mut head = head.clone();
+        self.buf.clear();
+        for entry in entries {
+            let ts = now();
+            let sealed = entry.seal(head.seq + 1, &ts, &head.hash, &mut self.scratch);
+            serde_json::to_writer(&mut self.buf, &sealed)
+                .expect("audit entries are plain strings");
+            self.buf.push(b'\n');
+            head = Head {
+                seq: sealed.seq,
+                hash: sealed.hash.into_owned(),
+            };
+        }
+        if let Err(e) = self.sink.append(&self.buf) {
+            tracing::error!(error = %e, "audit append failed; batch rejected");
+            return Err(CommitError::Rejected);
+        }
+        if let Err(e) = self.sink.sync() {
+            tracing::error!(error = %e, "audit fdatasync failed; refusing further entries");
+            return Err(CommitError::Poisoned);
+        }
+        Ok(head)
+    }
+
+    fn after_commit(&mut self, next_seq: u64) -> io::Result<()> {
+        self.sink.after_commit(next_seq)
+    }
+}
+
 /// Makes the vault store durable (sled flush + `fdatasync`).
 pub type StoreSync = Box<dyn FnMut() -> Result<(), String> + Send>;
 
@@ -226,9 +308,20 @@ impl Drop for Joiner {
 }
 
 impl AuditLog {
-    /// Starts the writer thread on `sink`, continuing the chain from `head`.
+    /// Starts the writer thread on segment-file `sink`, continuing the chain from `head`.
     pub fn start(
         sink: Box<dyn LogSink>,
+        head: Head,
+        clock: SharedClock,
+        store_sync: StoreSync,
+    ) -> io::Result<Self> {
+        Self::start_chain(Box::new(FileChain::new(sink)), head, clock, store_sync)
+    }
+
+    /// Starts the writer thread on any chain sink, continuing from `head` (for a shared chain:
+    /// its head when this node started).
+    pub fn start_chain(
+        chain: Box<dyn ChainSink>,
         head: Head,
         clock: SharedClock,
         store_sync: StoreSync,
@@ -247,7 +340,7 @@ impl AuditLog {
         });
         let worker = Worker {
             rx,
-            sink,
+            chain,
             clock,
             store_sync,
             shared: shared.clone(),
@@ -335,7 +428,7 @@ impl AuditLog {
 
 struct Worker {
     rx: Receiver<Request>,
-    sink: Box<dyn LogSink>,
+    chain: Box<dyn ChainSink>,
     clock: SharedClock,
     store_sync: StoreSync,
     shared: Arc<Shared>,
@@ -343,8 +436,6 @@ struct Worker {
 
 impl Worker {
     fn run(mut self) {
-        let mut buf = Vec::with_capacity(1 << 20);
-        let mut scratch = Vec::with_capacity(1024);
         while let Ok(first) = self.rx.recv() {
             let mut batch = vec![first];
             batch.extend(self.rx.try_iter().take(MAX_BATCH - 1));
@@ -369,30 +460,21 @@ impl Worker {
                 batch = rest;
             }
             let started = Instant::now();
-            let mut head = self.shared.head.read().clone();
-            let start_seq = head.seq;
-            buf.clear();
-            let mut appended = 0u64;
             let mut store_sync = false;
+            let mut entries: Vec<&NewEntry> = Vec::with_capacity(batch.len());
             for req in &batch {
                 match req {
                     Request::Append(entry, sync, _) => {
                         store_sync |= *sync;
-                        let ts = rfc3339(self.clock.now());
-                        let sealed = entry.seal(head.seq + 1, &ts, &head.hash, &mut scratch);
-                        serde_json::to_writer(&mut buf, &sealed)
-                            .expect("audit entries are plain strings");
-                        buf.push(b'\n');
-                        head = Head {
-                            seq: sealed.seq,
-                            hash: sealed.hash.into_owned(),
-                        };
-                        appended += 1;
+                        entries.push(entry);
                     }
                     Request::SyncStore(_) => store_sync = true,
                 }
             }
-            let result = self.commit(&buf, appended > 0, store_sync);
+            let appended = entries.len() as u64;
+            let previous = self.shared.head.read().clone();
+            let result = self.commit(&entries, &previous, store_sync);
+            drop(entries);
             let took = started.elapsed();
             self.shared
                 .stats
@@ -402,7 +484,8 @@ impl Worker {
                 observe(appended, took, result.is_ok());
             }
             match result {
-                Ok(()) => {
+                Ok(head) => {
+                    let start_seq = head.seq - appended;
                     *self.shared.head.write() = head.clone();
                     *self.shared.committed.0.lock() = head.seq;
                     self.shared.committed.1.notify_all();
@@ -429,7 +512,7 @@ impl Worker {
                             }
                         }
                     }
-                    if let Err(e) = self.sink.after_commit(head.seq + 1) {
+                    if let Err(e) = self.chain.after_commit(head.seq + 1) {
                         tracing::error!(error = %e, "audit segment rollover failed; refusing further entries");
                         self.shared.poisoned.store(true, Ordering::SeqCst);
                     }
@@ -445,23 +528,30 @@ impl Worker {
         }
     }
 
-    /// Appends and syncs; `Err(true)` when the on-disk state can no longer be trusted.
-    fn commit(&mut self, buf: &[u8], append: bool, store_sync: bool) -> Result<(), bool> {
-        if append {
-            if let Err(e) = self.sink.append(buf) {
-                tracing::error!(error = %e, "audit append failed; batch rejected");
-                return Err(false);
+    /// Commits the entries (if any), then syncs the store if asked; `Err(true)` when the
+    /// durable state can no longer be trusted.
+    fn commit(
+        &mut self,
+        entries: &[&NewEntry],
+        previous: &Head,
+        store_sync: bool,
+    ) -> Result<Head, bool> {
+        let head = if entries.is_empty() {
+            previous.clone()
+        } else {
+            let clock = &self.clock;
+            let mut now = || rfc3339(clock.now());
+            match self.chain.commit(entries, previous, &mut now) {
+                Ok(h) => h,
+                Err(CommitError::Rejected) => return Err(false),
+                Err(CommitError::Poisoned) => return Err(true),
             }
-            if let Err(e) = self.sink.sync() {
-                tracing::error!(error = %e, "audit fdatasync failed; refusing further entries");
-                return Err(true);
-            }
-        }
+        };
         if store_sync && let Err(e) = (self.store_sync)() {
             tracing::error!(error = %e, "store sync failed; refusing further requests");
             return Err(true);
         }
-        Ok(())
+        Ok(head)
     }
 }
 

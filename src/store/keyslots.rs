@@ -24,13 +24,28 @@ struct Allocation {
     free: Vec<u64>,
 }
 
+/// Where wrapped record keys live, one per numbered slot: the only copy of each, so that
+/// destroying it (`shred`) crypto-shreds the record. A file of fixed slots overwritten in place
+/// on sled (`FileSlots`); a table on PostgreSQL (`PgSlots`).
+pub trait KeySlots: Send + Sync {
+    /// Stores `sealed` in a free slot and returns its number (durable after `sync`).
+    fn put(&self, sealed: &[u8]) -> io::Result<u64>;
+    /// The sealed key in `slot`, or `None` if the slot is free (shredded).
+    fn get(&self, slot: u64) -> io::Result<Option<Vec<u8>>>;
+    /// Destroys the key in `slot` (durable after `sync`). A shredded slot number is never handed
+    /// out again before that shred is durable.
+    fn shred(&self, slot: u64) -> io::Result<()>;
+    /// Makes every put and shred durable.
+    fn sync(&self) -> io::Result<()>;
+}
+
 /// The slot file.
-pub struct KeySlots {
+pub struct FileSlots {
     file: File,
     alloc: Mutex<Allocation>,
 }
 
-impl KeySlots {
+impl FileSlots {
     /// Opens (or creates) the slot file; zeroed slots become the free list.
     pub fn open(path: &Path) -> io::Result<Self> {
         let file = OpenOptions::new()
@@ -61,9 +76,11 @@ impl KeySlots {
             alloc: Mutex::new(Allocation { next: slots, free }),
         })
     }
+}
 
+impl KeySlots for FileSlots {
     /// Stores `sealed` in a free slot and returns its number (not durable until `sync`).
-    pub fn put(&self, sealed: &[u8]) -> io::Result<u64> {
+    fn put(&self, sealed: &[u8]) -> io::Result<u64> {
         if sealed.len() > MAX_SEALED {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -89,7 +106,7 @@ impl KeySlots {
     }
 
     /// The sealed key in `slot`, or `None` if the slot is free (shredded).
-    pub fn get(&self, slot: u64) -> io::Result<Option<Vec<u8>>> {
+    fn get(&self, slot: u64) -> io::Result<Option<Vec<u8>>> {
         let mut buf = [0u8; SLOT_LEN];
         match self.file.read_exact_at(&mut buf, slot * SLOT_LEN as u64) {
             Ok(()) => {}
@@ -105,13 +122,17 @@ impl KeySlots {
 
     /// Overwrites `slot` with zeros (durable after `sync`). The slot is reused only after a
     /// restart, so a slot shredded by a request is never handed out before that request's sync.
-    pub fn shred(&self, slot: u64) -> io::Result<()> {
+    fn shred(&self, slot: u64) -> io::Result<()> {
+        if slot >= self.alloc.lock().next {
+            // Never handed out: nothing to destroy (and no reason to grow the file).
+            return Ok(());
+        }
         self.file
             .write_all_at(&[0u8; SLOT_LEN], slot * SLOT_LEN as u64)
     }
 
     /// Makes every put and shred durable.
-    pub fn sync(&self) -> io::Result<()> {
+    fn sync(&self) -> io::Result<()> {
         self.file.sync_data()
     }
 }
@@ -121,10 +142,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn file_slots_conform() {
+        let dir = tempfile::tempdir().unwrap();
+        crate::store::conformance::check_slots(
+            &FileSlots::open(&dir.path().join("keyslots.bin")).unwrap(),
+        );
+    }
+
+    #[test]
     fn put_get_shred_and_reuse_after_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("keyslots.bin");
-        let slots = KeySlots::open(&path).unwrap();
+        let slots = FileSlots::open(&path).unwrap();
         let a = slots.put(&[7u8; 60]).unwrap();
         let b = slots.put(&[9u8; 60]).unwrap();
         assert_ne!(a, b);
@@ -139,7 +168,7 @@ mod tests {
             "shredded bytes are gone from the file"
         );
         drop(slots);
-        let slots = KeySlots::open(&path).unwrap();
+        let slots = FileSlots::open(&path).unwrap();
         assert_eq!(
             slots.put(&[1u8; 60]).unwrap(),
             a,

@@ -7,10 +7,13 @@
 //! distributed KV store can replace sled without touching `service`.
 
 mod codec;
+#[cfg(test)]
+mod conformance;
 mod employees;
 mod idempotency;
 mod keyslots;
 mod monitor;
+mod pg_backend;
 mod sessions;
 mod sled_backend;
 mod users;
@@ -21,8 +24,9 @@ use std::sync::Arc;
 pub use codec::CodecError;
 pub use employees::{EmployeeEntry, StoredEmployee, Tombstone};
 pub use idempotency::StoredIdempotency;
-pub use keyslots::KeySlots;
+pub use keyslots::{FileSlots, KeySlots};
 pub use monitor::{AlertChange, EVIDENCE_CAP, MonitorCursor, StoredAlert, StoredFlag};
+pub use pg_backend::PgBackend;
 pub use sessions::StoredSession;
 pub use sled_backend::SledBackend;
 pub use users::{DisabledReason, StoredUser};
@@ -191,12 +195,12 @@ pub fn decode_employee_entry(bytes: &[u8]) -> Result<EmployeeEntry, CodecError> 
 #[derive(Clone)]
 pub struct Store {
     backend: Arc<dyn Backend>,
-    slots: Arc<KeySlots>,
+    slots: Arc<dyn KeySlots>,
 }
 
 impl Store {
     /// Wraps any backend and a key-slot file.
-    pub fn new(backend: Arc<dyn Backend>, slots: Arc<KeySlots>) -> Self {
+    pub fn new(backend: Arc<dyn Backend>, slots: Arc<dyn KeySlots>) -> Self {
         Self { backend, slots }
     }
 
@@ -205,7 +209,7 @@ impl Store {
     pub fn open_sled(db_dir: &Path, slots_file: &Path) -> Result<Self, StoreError> {
         let backend = Arc::new(SledBackend::open(db_dir)?);
         let slots = Arc::new(
-            KeySlots::open(slots_file)
+            FileSlots::open(slots_file)
                 .map_err(|e| StoreError::Engine(format!("key slots: {e}")))?,
         );
         let store = Self::new(backend, slots);

@@ -1,0 +1,496 @@
+//! The PostgreSQL engine (cluster mode, CONTRACT §6, DESIGN §10).
+//!
+//! Every tree is a slice of one table, `hrvault_kv (tree, k, v)`, ordered by `k` as bytes (bytea
+//! compares like memcmp, the order sled iterates in), so `Backend` means exactly the same on
+//! both engines and the same conformance tests run on both.
+//!
+//! - **Atomic batches**: one transaction per batch. Every key a check names is first locked with
+//!   a transaction-scoped advisory lock (sorted, so two batches cannot deadlock), then read; a
+//!   failed check rolls the transaction back. The lock matters for `Absent`: there is no row to
+//!   lock `FOR UPDATE` yet, and two nodes must not both see a username free.
+//! - **Durability**: a batch is durable when its `COMMIT` returns (with the server's default
+//!   `synchronous_commit = on`), so `sync` has nothing left to do.
+//! - **Blocking**: `Backend` is synchronous (sled's calls are microseconds). The client is async
+//!   and lives on a runtime of its own (threads `pg`); a call waits for its result on a channel,
+//!   inside `block_in_place` when it runs on a multi-threaded tokio worker, so the worker's other
+//!   tasks move to another thread while this one waits for the database.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use sha2::{Digest, Sha256};
+use tokio_postgres::NoTls;
+
+use super::{Backend, Batch, Check, KvIter, Op, StoreError, Tree};
+
+/// Schema migrations, applied in order; `hrvault_schema` records the last one applied.
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE hrvault_kv (
+        tree smallint NOT NULL,
+        k bytea NOT NULL,
+        v bytea NOT NULL,
+        PRIMARY KEY (tree, k)
+    )",
+    // Wrapped record keys (`KeySlots`): a shred deletes the row; slot numbers are never reused.
+    "CREATE TABLE hrvault_keyslots (
+        slot bigserial PRIMARY KEY,
+        wrapped bytea NOT NULL
+    )",
+];
+
+/// Rows fetched per round trip of a range scan.
+const PAGE: i64 = 512;
+
+fn engine(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Engine(e.to_string())
+}
+
+/// A tree's number in the table (stable: it is on disk).
+fn tree_id(t: Tree) -> i16 {
+    match t {
+        Tree::Meta => 0,
+        Tree::Employees => 1,
+        Tree::EmployeeNumbers => 2,
+        Tree::SsnIndex => 3,
+        Tree::Changes => 4,
+        Tree::Users => 5,
+        Tree::Usernames => 6,
+        Tree::RevokedTokens => 7,
+        Tree::HrFlags => 8,
+        Tree::Alerts => 9,
+        Tree::MonitorState => 10,
+        Tree::Idempotency => 11,
+        Tree::ShredPending => 12,
+        Tree::ConsoleSessions => 13,
+    }
+}
+
+/// The advisory-lock key of one stored key: 64 bits of SHA-256 (a collision only serialises two
+/// unrelated batches).
+fn lock_key(t: Tree, key: &[u8]) -> i64 {
+    let mut h = Sha256::new();
+    h.update(b"hrvault kv lock");
+    h.update(tree_id(t).to_be_bytes());
+    h.update(key);
+    let d = h.finalize();
+    i64::from_be_bytes(d[..8].try_into().expect("8 bytes"))
+}
+
+/// The pool and the runtime its connections live on, shared by the backend and the key slots.
+#[derive(Clone)]
+struct Client {
+    rt: Arc<tokio::runtime::Runtime>,
+    pool: Pool,
+}
+
+/// PostgreSQL behind `Backend`.
+pub struct PgBackend {
+    client: Client,
+}
+
+impl PgBackend {
+    /// Connects to `url` (libpq URL or key=value string; `PGPASSWORD` and friends are read by
+    /// the caller into it) and applies pending migrations.
+    pub fn connect(url: &str, max_connections: usize) -> Result<Self, StoreError> {
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| StoreError::Engine(format!("store URL: {e}")))?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("pg")
+            .enable_all()
+            .build()
+            .map_err(engine)?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(max_connections.max(1))
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .build()
+            .map_err(engine)?;
+        let b = Self {
+            client: Client {
+                rt: Arc::new(rt),
+                pool,
+            },
+        };
+        b.migrate()?;
+        Ok(b)
+    }
+
+    /// The key slots in the same database.
+    pub fn key_slots(&self) -> PgSlots {
+        PgSlots {
+            client: self.client.clone(),
+        }
+    }
+
+    fn block<F>(&self, f: F) -> F::Output
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.client.block(f)
+    }
+
+    fn pool(&self) -> Pool {
+        self.client.pool.clone()
+    }
+}
+
+impl Client {
+    /// Runs `f` on the client runtime and waits for it.
+    fn block<F>(&self, f: F) -> F::Output
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.rt.spawn(async move {
+            let _ = tx.send(f.await);
+        });
+        let wait = move || rx.recv();
+        let on_worker = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        let got = if on_worker {
+            tokio::task::block_in_place(wait)
+        } else {
+            wait()
+        };
+        got.expect("the client runtime outlives its backend")
+    }
+}
+
+impl PgBackend {
+    fn migrate(&self) -> Result<(), StoreError> {
+        let pool = self.pool();
+        self.block(async move {
+            let mut c = pool.get().await.map_err(engine)?;
+            let tx = c.transaction().await.map_err(engine)?;
+            // One migrator at a time, cluster-wide: nodes starting together wait here.
+            tx.execute("SELECT pg_advisory_xact_lock(7200)", &[])
+                .await
+                .map_err(engine)?;
+            tx.batch_execute(
+                "CREATE TABLE IF NOT EXISTS hrvault_schema (version integer NOT NULL)",
+            )
+            .await
+            .map_err(engine)?;
+            let row = tx
+                .query_opt("SELECT version FROM hrvault_schema", &[])
+                .await
+                .map_err(engine)?;
+            let done = match row {
+                Some(r) => r.get::<_, i32>(0) as usize,
+                None => {
+                    tx.execute("INSERT INTO hrvault_schema (version) VALUES (0)", &[])
+                        .await
+                        .map_err(engine)?;
+                    0
+                }
+            };
+            if done > MIGRATIONS.len() {
+                return Err(StoreError::Engine(format!(
+                    "the database's schema is version {done}, newer than this build knows ({})",
+                    MIGRATIONS.len()
+                )));
+            }
+            for m in &MIGRATIONS[done..] {
+                tx.batch_execute(m).await.map_err(engine)?;
+            }
+            tx.execute(
+                "UPDATE hrvault_schema SET version = $1",
+                &[&(MIGRATIONS.len() as i32)],
+            )
+            .await
+            .map_err(engine)?;
+            tx.commit().await.map_err(engine)
+        })
+    }
+
+    /// One page of `tree` from `from` (inclusive unless `after`), below `end`.
+    fn page(
+        &self,
+        tree: Tree,
+        from: Vec<u8>,
+        after: bool,
+        end: Option<Vec<u8>>,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        let pool = self.pool();
+        let t = tree_id(tree);
+        self.block(async move {
+            let c = pool.get().await.map_err(engine)?;
+            let op = if after { ">" } else { ">=" };
+            let rows = match &end {
+                Some(end) => {
+                    c.query(
+                        &format!(
+                            "SELECT k, v FROM hrvault_kv WHERE tree = $1 AND k {op} $2 AND k < $3 ORDER BY k LIMIT $4"
+                        ),
+                        &[&t, &from, end, &PAGE],
+                    )
+                    .await
+                }
+                None => {
+                    c.query(
+                        &format!(
+                            "SELECT k, v FROM hrvault_kv WHERE tree = $1 AND k {op} $2 ORDER BY k LIMIT $3"
+                        ),
+                        &[&t, &from, &PAGE],
+                    )
+                    .await
+                }
+            }
+            .map_err(engine)?;
+            Ok(rows
+                .into_iter()
+                .map(|r| (r.get::<_, Vec<u8>>(0), r.get::<_, Vec<u8>>(1)))
+                .collect())
+        })
+    }
+}
+
+impl Backend for PgBackend {
+    fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        let pool = self.pool();
+        let (t, k) = (tree_id(tree), key.to_vec());
+        self.block(async move {
+            let c = pool.get().await.map_err(engine)?;
+            let row = c
+                .query_opt(
+                    "SELECT v FROM hrvault_kv WHERE tree = $1 AND k = $2",
+                    &[&t, &k],
+                )
+                .await
+                .map_err(engine)?;
+            Ok(row.map(|r| r.get::<_, Vec<u8>>(0)))
+        })
+    }
+
+    fn range(&self, tree: Tree, start: &[u8], end: Option<&[u8]>) -> KvIter<'_> {
+        Box::new(Pages {
+            backend: self,
+            tree,
+            next: Some((start.to_vec(), false)),
+            end: end.map(<[u8]>::to_vec),
+            buf: std::collections::VecDeque::new(),
+        })
+    }
+
+    fn apply(&self, batch: &Batch) -> Result<(), StoreError> {
+        let pool = self.pool();
+        let batch = batch.clone();
+        self.block(async move {
+            let mut c = pool.get().await.map_err(engine)?;
+            let tx = c.transaction().await.map_err(engine)?;
+            let mut locks: Vec<i64> = batch
+                .checks
+                .iter()
+                .map(|c| match c {
+                    Check::Absent(t, k, _) | Check::Equals(t, k, _, _) => lock_key(*t, k),
+                })
+                .collect();
+            locks.sort_unstable();
+            locks.dedup();
+            for l in &locks {
+                tx.execute("SELECT pg_advisory_xact_lock($1)", &[l])
+                    .await
+                    .map_err(engine)?;
+            }
+            for check in &batch.checks {
+                let (t, k, want, label) = match check {
+                    Check::Absent(t, k, label) => (*t, k, None, *label),
+                    Check::Equals(t, k, v, label) => (*t, k, Some(v), *label),
+                };
+                let row = tx
+                    .query_opt(
+                        "SELECT v FROM hrvault_kv WHERE tree = $1 AND k = $2",
+                        &[&tree_id(t), k],
+                    )
+                    .await
+                    .map_err(engine)?;
+                let have = row.map(|r| r.get::<_, Vec<u8>>(0));
+                if have.as_ref() != want {
+                    // Dropping the transaction rolls it back.
+                    return Err(StoreError::Conflict(label));
+                }
+            }
+            for op in &batch.ops {
+                match op {
+                    Op::Put(t, k, v) => tx
+                        .execute(
+                            "INSERT INTO hrvault_kv (tree, k, v) VALUES ($1, $2, $3) \
+                             ON CONFLICT (tree, k) DO UPDATE SET v = EXCLUDED.v",
+                            &[&tree_id(*t), k, v],
+                        )
+                        .await
+                        .map_err(engine)?,
+                    Op::Delete(t, k) => tx
+                        .execute(
+                            "DELETE FROM hrvault_kv WHERE tree = $1 AND k = $2",
+                            &[&tree_id(*t), k],
+                        )
+                        .await
+                        .map_err(engine)?,
+                };
+            }
+            tx.commit().await.map_err(engine)
+        })
+    }
+
+    fn sync(&self) -> Result<(), StoreError> {
+        // Every applied batch was committed (synchronous_commit = on): already durable.
+        Ok(())
+    }
+}
+
+/// Wrapped record keys in `hrvault_keyslots`. Every put and shred commits at once, so `sync`
+/// has nothing to do. A shred is a `DELETE`: the row's old version stays in the table file as a
+/// dead tuple until vacuum, and in WAL and backups (SECURITY.md); [`PgSlots::vacuum`] shortens
+/// the first.
+pub struct PgSlots {
+    client: Client,
+}
+
+impl PgSlots {
+    /// `VACUUM` of the slot table, so deleted keys' dead tuples are reclaimed now rather than
+    /// when autovacuum gets round to it.
+    pub fn vacuum(&self) -> Result<(), StoreError> {
+        let pool = self.client.pool.clone();
+        self.client.block(async move {
+            let c = pool.get().await.map_err(engine)?;
+            c.batch_execute("VACUUM hrvault_keyslots")
+                .await
+                .map_err(engine)
+        })
+    }
+}
+
+fn io_err(e: StoreError) -> std::io::Error {
+    std::io::Error::other(e.to_string())
+}
+
+impl super::KeySlots for PgSlots {
+    fn put(&self, sealed: &[u8]) -> std::io::Result<u64> {
+        let pool = self.client.pool.clone();
+        let sealed = sealed.to_vec();
+        self.client
+            .block(async move {
+                let c = pool.get().await.map_err(engine)?;
+                let row = c
+                    .query_one(
+                        "INSERT INTO hrvault_keyslots (wrapped) VALUES ($1) RETURNING slot",
+                        &[&sealed],
+                    )
+                    .await
+                    .map_err(engine)?;
+                Ok(row.get::<_, i64>(0) as u64)
+            })
+            .map_err(io_err)
+    }
+
+    fn get(&self, slot: u64) -> std::io::Result<Option<Vec<u8>>> {
+        let pool = self.client.pool.clone();
+        let Ok(slot) = i64::try_from(slot) else {
+            return Ok(None);
+        };
+        self.client
+            .block(async move {
+                let c = pool.get().await.map_err(engine)?;
+                let row = c
+                    .query_opt(
+                        "SELECT wrapped FROM hrvault_keyslots WHERE slot = $1",
+                        &[&slot],
+                    )
+                    .await
+                    .map_err(engine)?;
+                Ok(row.map(|r| r.get::<_, Vec<u8>>(0)))
+            })
+            .map_err(io_err)
+    }
+
+    fn shred(&self, slot: u64) -> std::io::Result<()> {
+        let pool = self.client.pool.clone();
+        let Ok(slot) = i64::try_from(slot) else {
+            return Ok(());
+        };
+        self.client
+            .block(async move {
+                let c = pool.get().await.map_err(engine)?;
+                c.execute("DELETE FROM hrvault_keyslots WHERE slot = $1", &[&slot])
+                    .await
+                    .map_err(engine)?;
+                Ok(())
+            })
+            .map_err(io_err)
+    }
+
+    fn sync(&self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A range scan fetched a page at a time.
+struct Pages<'a> {
+    backend: &'a PgBackend,
+    tree: Tree,
+    /// Where the next page starts (`true`: exclusive); `None` when the last page was short.
+    next: Option<(Vec<u8>, bool)>,
+    end: Option<Vec<u8>>,
+    buf: std::collections::VecDeque<(Vec<u8>, Vec<u8>)>,
+}
+
+impl Iterator for Pages<'_> {
+    type Item = Result<(Vec<u8>, Vec<u8>), StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.buf.is_empty() {
+            let (from, after) = self.next.take()?;
+            match self.backend.page(self.tree, from, after, self.end.clone()) {
+                Err(e) => return Some(Err(e)),
+                Ok(rows) => {
+                    if rows.len() as i64 == PAGE {
+                        self.next = rows.last().map(|(k, _)| (k.clone(), true));
+                    }
+                    self.buf.extend(rows);
+                }
+            }
+        }
+        self.buf.pop_front().map(Ok)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_backend_conforms() {
+        let Some(pg) = crate::testing::pg::require("postgres_backend_conforms") else {
+            return;
+        };
+        let url = pg.create_database("conformance").unwrap();
+        let b = PgBackend::connect(&url, 8).unwrap();
+        // Migrations are idempotent: a second node connecting finds the schema in place.
+        let again = PgBackend::connect(&url, 2).unwrap();
+        drop(again);
+        let slots = b.key_slots();
+        super::super::conformance::check(Arc::new(b));
+        super::super::conformance::check_slots(&slots);
+        slots.vacuum().unwrap();
+    }
+
+    #[test]
+    fn tree_ids_are_distinct() {
+        let mut ids: Vec<i16> = Tree::ALL.iter().map(|t| tree_id(*t)).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), Tree::ALL.len());
+    }
+}

@@ -1,0 +1,202 @@
+//! A throw-away PostgreSQL server for tests and benchmarks: Debian's `postgresql-15` binaries
+//! (`/usr/lib/postgresql/15/bin`, or `HRVAULT_PG_BIN`), a fresh cluster in a temp dir, trust
+//! authentication on 127.0.0.1 and a unix socket in the same dir, stopped on drop.
+//!
+//! [`require`] is what a test calls: under `CI=true` a missing or broken PostgreSQL fails the
+//! test (CI installs it); elsewhere the test says loudly that it was skipped.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A running cluster.
+pub struct PgCluster {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    port: u16,
+    as_postgres: bool,
+}
+
+fn bin_dir() -> PathBuf {
+    std::env::var_os("HRVAULT_PG_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/lib/postgresql/15/bin"))
+}
+
+fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+impl PgCluster {
+    /// Initialises and starts a new cluster.
+    pub fn start() -> Result<Self, String> {
+        let bin = bin_dir();
+        if !bin.join("initdb").exists() {
+            return Err(format!("no initdb in {}", bin.display()));
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("hrvault-pg-")
+            .tempdir()
+            .map_err(|e| e.to_string())?;
+        // initdb refuses to run as root: run the server as Debian's `postgres` user.
+        let as_postgres = is_root();
+        if as_postgres {
+            let status = Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(dir.path())
+                .status()
+                .map_err(|e| e.to_string())?;
+            if !status.success() {
+                return Err("chown of the cluster dir to postgres failed".into());
+            }
+        }
+        let port = free_port()?;
+        let c = Self {
+            dir,
+            bin,
+            port,
+            as_postgres,
+        };
+        c.run(
+            "initdb",
+            &[
+                "-D",
+                &c.data().to_string_lossy(),
+                "-A",
+                "trust",
+                "-U",
+                "hrvault",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
+        )?;
+        let opts = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=on",
+            c.dir.path().display()
+        );
+        c.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &c.data().to_string_lossy(),
+                "-o",
+                &opts,
+                "-l",
+                &c.dir.path().join("server.log").to_string_lossy(),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+        )?;
+        Ok(c)
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) -> Result<(), String> {
+        let mut cmd = if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(self.bin.join(tool));
+            c
+        } else {
+            Command::new(self.bin.join(tool))
+        };
+        let out = cmd
+            .args(args)
+            .current_dir(self.dir.path())
+            .output()
+            .map_err(|e| format!("{tool}: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{tool} failed: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
+    }
+
+    /// The TCP port it listens on (127.0.0.1).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Creates database `name` and returns its URL.
+    pub fn create_database(&self, name: &str) -> Result<String, String> {
+        self.run(
+            "createdb",
+            &[
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "hrvault",
+                name,
+            ],
+        )?;
+        Ok(self.url(name))
+    }
+
+    /// The URL of database `name`.
+    pub fn url(&self, name: &str) -> String {
+        format!("postgresql://hrvault@127.0.0.1:{}/{name}", self.port)
+    }
+
+    /// The cluster's directory (its `server.log` is there).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs a client tool of the cluster's binaries (`pg_dump`, `psql`) with `args`; its stdout.
+    pub fn tool_output(&self, tool: &str, args: &[&str]) -> Result<Vec<u8>, String> {
+        let out = Command::new(self.bin.join(tool))
+            .args(args)
+            .output()
+            .map_err(|e| format!("{tool}: {e}"))?;
+        if out.status.success() {
+            Ok(out.stdout)
+        } else {
+            Err(format!("{tool}: {}", String::from_utf8_lossy(&out.stderr)))
+        }
+    }
+}
+
+impl Drop for PgCluster {
+    fn drop(&mut self) {
+        let _ = self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &self.data().to_string_lossy(),
+                "-m",
+                "immediate",
+                "stop",
+            ],
+        );
+    }
+}
+
+fn free_port() -> Result<u16, String> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    Ok(l.local_addr().map_err(|e| e.to_string())?.port())
+}
+
+/// A cluster for a test: `None` (after saying so on stderr) when PostgreSQL is not installed
+/// and the run is not CI; under `CI=true` a missing or broken PostgreSQL panics the test.
+pub fn require(test: &str) -> Option<PgCluster> {
+    match PgCluster::start() {
+        Ok(c) => Some(c),
+        Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("{test}: PostgreSQL is required under CI=true and could not start: {e}")
+        }
+        Err(e) => {
+            eprintln!("SKIPPED {test} (no PostgreSQL: {e}); .ci/run installs postgresql-15");
+            None
+        }
+    }
+}
