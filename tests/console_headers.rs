@@ -10,7 +10,7 @@ mod common;
 use std::sync::OnceLock;
 
 use common::*;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// The console's Content-Security-Policy, exactly (CONTRACT §5).
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -759,4 +759,84 @@ fn assets_are_served_with_their_content_types() {
     // The chart is an audit page: not for hr.
     let hr = Ui::sign_in(&w().staff.hr);
     assert_eq!(hr.get("/ui/audit/chart.svg").status, 403);
+}
+
+/// Sign-in attempts are limited as for the API: past the limit the page says "Too many
+/// attempts; try again in N seconds" (429), even for the right password.
+#[test]
+fn sign_in_attempts_are_limited() {
+    let u = create_user(w().c(), &w().staff.admin.token, "hr-limited-ui", "hr");
+    let attempt = |password: &str| {
+        let c = raw();
+        let page = c.get("/ui/login").send();
+        let pre = cookie_named(page.header_all("set-cookie"), "hrvault_login").unwrap();
+        c.post("/ui/login")
+            .header("cookie", &format!("{}={}", pre.name, pre.value))
+            .raw(
+                FORM,
+                form(&[
+                    ("username", &u.username),
+                    ("password", password),
+                    ("csrf", &csrf_of(&page.text())),
+                ]),
+            )
+            .send()
+    };
+    for i in 0..10 {
+        let r = attempt("wrong-password-000");
+        assert_eq!(r.status, 401, "attempt {i}: {}", r.text());
+        assert!(r.text().contains("Invalid username or password"));
+    }
+    let r = attempt("wrong-password-000");
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert!(
+        r.text().contains("Too many attempts; try again in "),
+        "{}",
+        r.text()
+    );
+    let r = attempt(&u.password);
+    assert_eq!(
+        r.status,
+        429,
+        "the right password past the limit: {}",
+        r.text()
+    );
+    assert!(cookie_named(r.header_all("set-cookie"), "hrvault_session").is_none());
+}
+
+/// What revokes a token ends a console session at its next request: disabling the user, and
+/// changing their role.
+#[test]
+fn disable_and_role_change_end_console_sessions() {
+    let c = w().c();
+    let admin = &w().staff.admin.token;
+    for (name, change) in [
+        ("hr-disabled-ui", json!({"enabled": false})),
+        ("hr-rerolled-ui", json!({"role": "payroll"})),
+    ] {
+        let u = create_user(c, admin, name, "hr");
+        let ui = Ui::sign_in(&u);
+        assert_eq!(ui.get("/ui/employees").status, 200, "{name} signed in");
+        c.patch(&format!("/v1/users/{}", u.id))
+            .token(admin)
+            .json(&change)
+            .send()
+            .expect(200);
+        let r = ui.get("/ui/employees");
+        assert!(
+            (300..400).contains(&r.status)
+                && r.header("location")
+                    .is_some_and(|l| l.starts_with("/ui/login")),
+            "{name} after {change}: {} {:?}",
+            r.status,
+            r.header("location")
+        );
+        let rejected = audit_entries(
+            c,
+            &w().staff.auditor.token,
+            &format!("action=auth.token_rejected&actor={name}"),
+            0,
+        );
+        assert!(!rejected.is_empty(), "{name}: the ended session is audited");
+    }
 }
