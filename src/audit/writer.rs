@@ -159,8 +159,7 @@ impl ChainSink for FileChain {
         for entry in entries {
             let ts = now();
             let sealed = entry.seal(head.seq + 1, &ts, &head.hash, &mut self.scratch);
-            serde_json::to_writer(&mut self.buf, &sealed)
-                .expect("audit entries are plain strings");
+            serde_json::to_writer(&mut self.buf, &sealed).expect("audit entries are plain strings");
             self.buf.push(b'\n');
             head = Head {
                 seq: sealed.seq,
