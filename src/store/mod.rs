@@ -12,6 +12,7 @@ mod conformance;
 mod employees;
 mod idempotency;
 mod keyslots;
+mod lease;
 mod monitor;
 mod pg_backend;
 mod pg_chain;
@@ -26,6 +27,7 @@ pub use codec::CodecError;
 pub use employees::{EmployeeEntry, StoredEmployee, Tombstone};
 pub use idempotency::StoredIdempotency;
 pub use keyslots::{FileSlots, KeySlots};
+pub use lease::Lease;
 pub use monitor::{AlertChange, EVIDENCE_CAP, MonitorCursor, StoredAlert, StoredFlag};
 pub use pg_backend::PgBackend;
 pub use pg_chain::PgChain;
@@ -204,6 +206,19 @@ impl Store {
     /// Wraps any backend and a key-slot file.
     pub fn new(backend: Arc<dyn Backend>, slots: Arc<dyn KeySlots>) -> Self {
         Self { backend, slots }
+    }
+
+    /// Connects to a PostgreSQL store (cluster mode): records, key slots and the chain in one
+    /// database; migrations applied.
+    pub fn open_postgres(
+        url: &str,
+        max_connections: usize,
+    ) -> Result<(Self, Arc<PgBackend>), StoreError> {
+        let backend = Arc::new(PgBackend::connect(url, max_connections)?);
+        let slots = Arc::new(backend.key_slots());
+        let store = Self::new(backend.clone(), slots);
+        store.complete_pending_shreds()?;
+        Ok((store, backend))
     }
 
     /// Opens (or creates) the embedded sled store in `db_dir` and the key slots in `slots_file`,

@@ -506,6 +506,16 @@ mod tests {
     }
 
     #[test]
+    fn leases_on_postgres() {
+        let Some(pg) = crate::testing::pg::require("leases_on_postgres") else {
+            return;
+        };
+        let url = pg.create_database("leases").unwrap();
+        let (store, _) = crate::store::Store::open_postgres(&url, 4).unwrap();
+        crate::store::lease::check_leases(&store);
+    }
+
+    #[test]
     fn tree_ids_are_distinct() {
         let mut ids: Vec<i16> = Tree::ALL.iter().map(|t| tree_id(*t)).collect();
         ids.sort_unstable();
