@@ -28,7 +28,9 @@ pub use employees::{EmployeeEntry, StoredEmployee, Tombstone};
 pub use idempotency::StoredIdempotency;
 pub use keyslots::{FileSlots, KeySlots};
 pub use lease::Lease;
-pub use monitor::{AlertChange, EVIDENCE_CAP, MonitorCursor, StoredAlert, StoredFlag};
+pub use monitor::{
+    AlertChange, EVIDENCE_CAP, FLAGS_GENERATION, MonitorCursor, StoredAlert, StoredFlag,
+};
 pub use pg_backend::PgBackend;
 pub use pg_chain::PgChain;
 pub use sessions::StoredSession;
@@ -260,6 +262,25 @@ impl Store {
     /// Reads a singleton from the meta tree.
     pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.backend.get(Tree::Meta, key.as_bytes())
+    }
+
+    /// Compare-and-set of a singleton: writes `next` only if the key still holds `prev` (`None`:
+    /// absent); `Conflict("meta")` if another writer changed it first.
+    pub fn replace_meta(
+        &self,
+        key: &str,
+        prev: Option<&[u8]>,
+        next: &[u8],
+    ) -> Result<(), StoreError> {
+        let k = key.as_bytes().to_vec();
+        let check = match prev {
+            None => Check::Absent(Tree::Meta, k.clone(), "meta"),
+            Some(p) => Check::Equals(Tree::Meta, k.clone(), p.to_vec(), "meta"),
+        };
+        self.backend.apply(&Batch {
+            checks: vec![check],
+            ops: vec![Op::Put(Tree::Meta, k, next.to_vec())],
+        })
     }
 
     /// Writes a singleton to the meta tree.
