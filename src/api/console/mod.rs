@@ -13,7 +13,10 @@
 
 mod assets;
 mod employees;
+mod form;
 mod layout;
+mod record;
+mod reveal;
 mod session;
 
 use axum::Router;
@@ -38,6 +41,7 @@ pub(super) fn router() -> Router<Vault> {
         .route("/ui/logout", axum::routing::post(session::logout))
         .route("/ui/assets/{name}", get(assets::serve))
         .merge(employees::router())
+        .merge(record::router())
         .route(
             "/ui/{*rest}",
             get(layout::not_found).post(layout::not_found),
