@@ -14,6 +14,7 @@
 mod assets;
 mod employees;
 mod form;
+mod import;
 mod layout;
 mod record;
 mod reveal;
@@ -42,6 +43,7 @@ pub(super) fn router() -> Router<Vault> {
         .route("/ui/assets/{name}", get(assets::serve))
         .merge(employees::router())
         .merge(record::router())
+        .merge(import::router())
         .route(
             "/ui/{*rest}",
             get(layout::not_found).post(layout::not_found),
