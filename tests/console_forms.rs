@@ -565,3 +565,41 @@ fn an_import_shows_the_count_and_the_rejected_lines() {
     refused.expect(400);
     assert!(refused.body.contains("Nothing was imported"));
 }
+
+#[test]
+fn the_record_page_shows_each_role_what_it_may_do() {
+    let w = world();
+    let body = draft();
+    let ssn = body["ssn"].as_str().unwrap().to_owned();
+    let rec = create_employee(w.c(), &w.staff.hr.token, &body);
+    let id = rec["id"].as_str().unwrap().to_owned();
+    let page = format!("/ui/employees/{id}");
+    let links = |html: &str| {
+        (
+            html.contains(&format!("href=\"/ui/employees/{id}/edit\">Edit</a>")),
+            html.contains(&format!("href=\"/ui/employees/{id}/delete\">Delete</a>")),
+            html.contains(&format!("action=\"/ui/employees/{id}/reveal\"")),
+        )
+    };
+    let hr = Browser::signed_in(&w.staff.hr).get(&page);
+    hr.expect(200);
+    assert_eq!(links(&hr.body), (true, true, true));
+    assert!(hr.body.contains(&format!("***-**-{}", &ssn[7..])));
+    assert!(!hr.body.contains(&ssn));
+
+    let mut payroll = Browser::signed_in(&w.staff.payroll);
+    let p = payroll.get(&page);
+    p.expect(200);
+    assert_eq!(links(&p.body), (false, false, true));
+    payroll.get("/ui/employees/new").expect(403);
+    payroll.get(&format!("{page}/edit")).expect(403);
+
+    let s = Browser::signed_in(&w.staff.security).get(&page);
+    s.expect(200);
+    assert_eq!(links(&s.body), (false, false, false));
+    assert!(s.body.contains("Not shown to your role"));
+    assert!(
+        !s.body.contains("***-**-"),
+        "security sees not even the masked SSN"
+    );
+}

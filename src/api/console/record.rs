@@ -62,7 +62,10 @@ async fn new_form(Signed(s, _): Signed) -> Response {
         // The service decides on POST; the page itself is only of use to hr.
         return error_page(
             &s,
-            &ServiceError::Forbidden("only hr may create employee records".into()),
+            &ServiceError::Forbidden(format!(
+                "role {} may not create employee records",
+                s.principal.role
+            )),
         );
     }
     new_page(&s, Mode::New, &Kept::new_hire(), &Problems::default(), &[]).into_response()
@@ -270,7 +273,10 @@ async fn edit_form(
     if s.principal.role != Role::Hr {
         return error_page(
             &s,
-            &ServiceError::Forbidden("only hr may change employee records".into()),
+            &ServiceError::Forbidden(format!(
+                "role {} may not change employee records",
+                s.principal.role
+            )),
         );
     }
     match v
@@ -407,7 +413,10 @@ async fn delete_form(
     if s.principal.role != Role::Hr {
         return error_page(
             &s,
-            &ServiceError::Forbidden("only hr may delete employee records".into()),
+            &ServiceError::Forbidden(format!(
+                "role {} may not delete employee records",
+                s.principal.role
+            )),
         );
     }
     match v
