@@ -603,3 +603,19 @@ fn the_record_page_shows_each_role_what_it_may_do() {
         "security sees not even the masked SSN"
     );
 }
+
+#[test]
+fn an_import_over_10_mib_is_refused_with_a_message() {
+    let w = world();
+    let mut b = Browser::signed_in(&w.staff.hr);
+    let csrf = b.csrf_of("/ui/import");
+    let mut csv = b"employee_number,first_name\n".to_vec();
+    csv.resize(10 * 1024 * 1024 + 1, b'x');
+    let (kind, body) = multipart(&[
+        ("csrf", None, csrf.as_bytes()),
+        ("file", Some("big.csv"), &csv),
+    ]);
+    let r = b.send("POST", "/ui/import", Some((&kind, body)));
+    r.expect(413);
+    assert!(r.body.contains("larger than 10 MiB"), "{}", r.body);
+}

@@ -86,13 +86,22 @@ fn problem_text(r: &RejectedRow) -> String {
         .join("; ")
 }
 
-/// The result page (pure, for the tests).
 fn result_page(s: &ConsoleSession, result: &ImportResult) -> Markup {
     page(
         "Import",
         s,
         PATH,
         html! {
+            (result_table(result))
+            h2 { "Import another file" }
+            (upload_card(s))
+        },
+    )
+}
+
+/// The count and the table of rejected rows.
+fn result_table(result: &ImportResult) -> Markup {
+    html! {
             (notice(&format!("Imported {} employees", result.imported), false))
             h2 { "Rejected rows" }
             div.table-wrap {
@@ -119,10 +128,7 @@ fn result_page(s: &ConsoleSession, result: &ImportResult) -> Markup {
                     }
                 }
             }
-            h2 { "Import another file" }
-            (upload_card(s))
-        },
-    )
+    }
 }
 
 fn refused(s: &ConsoleSession, status: StatusCode, message: &str) -> Response {
@@ -196,5 +202,44 @@ async fn upload(
             refused(&s, status, &format!("Nothing was imported: {text}"))
         }
         Err(e) => super::layout::error_page(&s, &e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::FieldError;
+
+    #[test]
+    fn the_result_names_each_rejected_line_and_its_problems_in_words() {
+        let result = ImportResult {
+            imported: 2,
+            rejected: vec![RejectedRow {
+                line: 4,
+                employee_number: Some("E7".into()),
+                errors: vec![
+                    FieldError {
+                        field: "ssn".into(),
+                        message: "group number may not be 00".into(),
+                    },
+                    FieldError {
+                        field: "bank_account.routing_number".into(),
+                        message: "fails the ABA checksum".into(),
+                    },
+                ],
+            }],
+        };
+        let html = result_table(&result).into_string();
+        assert!(html.contains("Imported 2 employees"));
+        assert!(html.contains("<caption>Rejected rows</caption>"));
+        assert!(html.contains(
+            "<td>4</td><td>E7</td><td>SSN group number may not be 00; Routing number fails the ABA checksum</td>"
+        ));
+        let none = result_table(&ImportResult {
+            imported: 0,
+            rejected: vec![],
+        })
+        .into_string();
+        assert!(none.contains("No rows were rejected."));
     }
 }

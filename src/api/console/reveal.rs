@@ -121,15 +121,12 @@ fn secret(value: &str, mask: &str) -> Markup {
     html! { span.secret data-secret data-mask=(mask) { (value) } }
 }
 
-/// The page of revealed values (pure, for the tests).
-fn shown_page(s: &ConsoleSession, id: &str, seconds: u64, shown: &Shown) -> Markup {
+/// The head and the content of the page of revealed values.
+fn shown_parts(id: &str, seconds: u64, shown: &Shown) -> (Markup, Markup) {
     let back = format!("/ui/employees/{id}");
     let refresh = format!("{};url={back}", seconds + 1);
     let none = html! { span.hint { "None on file" } };
-    page_with_head(
-        "Revealed values",
-        s,
-        "",
+    (
         html! { meta http-equiv="refresh" content=(refresh); },
         html! {
             div.card data-reveal-seconds=(seconds) data-revealed="true" {
@@ -233,7 +230,8 @@ pub(super) async fn reveal(State(v): State<Vault>, Path(id): Path<String>, p: Po
     };
     drop(body);
     let seconds = v.settings().console.reveal_seconds;
-    let html = shown_page(&s, &record.to_string(), seconds, &shown).into_string();
+    let (head, content) = shown_parts(&record.to_string(), seconds, &shown);
+    let html = page_with_head("Revealed values", &s, "", head, content).into_string();
     drop(shown);
     let bytes = Zeroizing::new(html.into_bytes());
     let mut resp = (
@@ -245,4 +243,46 @@ pub(super) async fn reveal(State(v): State<Vault>, Path(id): Path<String>, p: Po
     resp.headers_mut()
         .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_revealed_value_carries_its_mask_and_the_page_goes_back_after_n_plus_one_seconds() {
+        let shown: Shown = serde_json::from_str(
+            r#"{"ssn":"123-45-6789","date_of_birth":"1990-04-01",
+                "home_address":{"line1":"1 Main St","line2":null,"city":"Springfield","state":"IL","postal_code":"62701","country":"US"},
+                "bank_account":null}"#,
+        )
+        .unwrap();
+        let (head, content) = shown_parts("abc", 60, &shown);
+        assert_eq!(
+            head.into_string(),
+            r#"<meta http-equiv="refresh" content="61;url=/ui/employees/abc">"#
+        );
+        let html = content.into_string();
+        assert!(html.contains(r#"data-reveal-seconds="60""#));
+        assert!(html.contains(r#"<p data-countdown role="status">"#));
+        for (mask, value) in [
+            ("***-**-6789", "123-45-6789"),
+            ("****-**-**", "1990-04-01"),
+            (
+                "Springfield, IL, US",
+                "1 Main St, Springfield, IL, 62701, US",
+            ),
+        ] {
+            let span =
+                format!(r#"<span class="secret" data-secret data-mask="{mask}">{value}</span>"#);
+            assert!(html.contains(&span), "{span} in {html}");
+        }
+        assert!(
+            html.contains("None on file"),
+            "a record without a bank account says so"
+        );
+        let asked_ssn_only: Shown = serde_json::from_str(r#"{"ssn":"123-45-6789"}"#).unwrap();
+        let html = shown_parts("abc", 5, &asked_ssn_only).1.into_string();
+        assert!(!html.contains("Bank account") && !html.contains("Routing number"));
+    }
 }
