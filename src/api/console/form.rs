@@ -226,7 +226,8 @@ pub(super) fn patch_of(form: &FormFields, current: &Kept) -> EmployeePatch {
 /// The names of the sensitive inputs a form had something in (names only, never values).
 pub(super) fn entered_sensitive(form: &FormFields) -> Vec<&'static str> {
     all_fields()
-        .filter(|f| is_sensitive(f.name) && form.text(f.name).is_some())
+        // `get`, not `text`: no copy of a sensitive value is made just to look at it.
+        .filter(|f| is_sensitive(f.name) && form.get(f.name).is_some_and(|v| !v.trim().is_empty()))
         .map(|f| f.name)
         .collect()
 }
