@@ -13,7 +13,10 @@ mod common;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use common::{Shared, User, aba, audit_entries, create_employee, draft, unique_number, unique_ssn};
+use common::{
+    Shared, User, aba, audit_entries, create_employee, draft, linked_person, unique_number,
+    unique_ssn,
+};
 use serde_json::json;
 
 fn world() -> &'static Shared {
@@ -472,6 +475,33 @@ fn a_delete_needs_the_employee_number() {
             .body
             .contains("Employee deleted")
     );
+
+    // A record a vault user is linked to: 409, said on the page, nothing deleted.
+    let (linked, _) = linked_person(w, "payroll", "console-linked-payroll");
+    let path = format!("/ui/employees/{linked}/delete");
+    let number = w
+        .c()
+        .get(&format!("/v1/employees/{linked}"))
+        .token(&w.staff.hr.token)
+        .send()
+        .json()["employee_number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let refused = b.post(&path, &[("csrf", &csrf), ("confirm", &number)]);
+    refused.expect(409);
+    assert!(
+        refused
+            .body
+            .contains("A vault user is linked to this record"),
+        "{}",
+        refused.body
+    );
+    w.c()
+        .get(&format!("/v1/employees/{linked}"))
+        .token(&w.staff.hr.token)
+        .send()
+        .expect(200);
 }
 
 fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
