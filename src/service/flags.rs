@@ -74,12 +74,17 @@ impl Vault {
         }
     }
 
+    /// Every flag as stored now (reloaded if any node changed one since this node last looked).
+    pub(crate) fn current_flags(&self) -> std::sync::Arc<Vec<crate::store::StoredFlag>> {
+        self.inner
+            .flags
+            .get(&self.inner.store, crate::store::Store::flags)
+    }
+
     /// Flags in force now on `employee`.
     pub(crate) fn active_flags(&self, employee: &EmployeeId) -> Vec<FlagKind> {
         let (now, tz) = (self.now(), self.inner.settings.monitor.timezone.clone());
-        self.inner
-            .flags
-            .read()
+        self.current_flags()
             .iter()
             .filter(|f| f.employee_id == *employee)
             .filter(|f| {
@@ -216,7 +221,6 @@ impl Vault {
         ));
         self.record(e).await?;
         self.inner.store.insert_flag(&flag)?;
-        self.inner.flags.write().push(flag.clone());
         if kind == FlagKind::Termination && effective_date <= self.today() {
             self.enforce_termination(&flag, Some(who), ctx).await?;
         }
@@ -270,9 +274,7 @@ impl Vault {
     pub async fn enforce_due_terminations(&self) -> Result<usize, ServiceError> {
         let today = self.today();
         let due: Vec<StoredFlag> = self
-            .inner
-            .flags
-            .read()
+            .current_flags()
             .iter()
             .filter(|f| {
                 f.kind == FlagKind::Termination
@@ -302,7 +304,7 @@ impl Vault {
         let _grant = self
             .authorize::<crate::service::access::ReadFlags>(who, ctx, None, None)
             .await?;
-        let mut flags = self.inner.flags.read().clone();
+        let mut flags = self.current_flags().as_ref().clone();
         flags.sort_by_key(|f| std::cmp::Reverse(f.created_at));
         Ok(flags.iter().map(|f| self.flag_view(f)).collect())
     }
@@ -347,10 +349,6 @@ impl Vault {
             next.cleared_at = Some(self.now());
             next.cleared_by = Some(who.user_id);
             self.inner.store.replace_flag(&loaded, &next)?;
-            let mut cache = self.inner.flags.write();
-            if let Some(slot) = cache.iter_mut().find(|f| f.id == next.id) {
-                *slot = next;
-            }
         }
         self.durable().await
     }

@@ -5,67 +5,87 @@
 //! Kept in step with the store: an id is added (and persisted) *before* its record is stored,
 //! so a crash can leave an id without a record (harmless: it never matches a request) but never
 //! a decoy the monitor does not know. A vault from before this set existed has its set built
-//! once from the records on open.
+//! once from the records on open. Additions are compare-and-set on the stored set, and every
+//! snapshot re-reads it (`Fresh`), so a decoy planted on one node of a cluster is known to the
+//! monitor wherever it runs.
 
 use std::collections::HashSet;
 
-use parking_lot::RwLock;
-
 use super::ServiceError;
+use super::fresh::Fresh;
 use crate::model::EmployeeId;
 use crate::store::{EmployeeEntry, Store, StoreError};
 
 const META_KEY: &str = "honeytokens";
 
 /// The set of honeytoken ids.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Honeytokens {
-    ids: RwLock<HashSet<EmployeeId>>,
+    ids: Fresh<HashSet<EmployeeId>>,
+}
+
+fn decode(bytes: &[u8]) -> HashSet<EmployeeId> {
+    bytes
+        .chunks_exact(16)
+        .filter_map(|c| EmployeeId::from_slice(c).ok())
+        .collect()
+}
+
+fn stored(store: &Store) -> Result<HashSet<EmployeeId>, StoreError> {
+    Ok(store
+        .meta(META_KEY)?
+        .as_deref()
+        .map(decode)
+        .unwrap_or_default())
 }
 
 impl Honeytokens {
     /// Loads the set from the store's meta tree (building it from the records the first time).
     pub(crate) fn load(store: &Store) -> Result<Self, StoreError> {
-        let ids = match store.meta(META_KEY)? {
-            Some(bytes) => bytes
-                .chunks_exact(16)
-                .filter_map(|c| EmployeeId::from_slice(c).ok())
-                .collect(),
-            None => {
-                let mut ids = HashSet::new();
-                for entry in store.employees_after(None) {
-                    match entry? {
-                        EmployeeEntry::Live(r) if r.honeytoken => {
-                            ids.insert(r.id);
-                        }
-                        EmployeeEntry::Deleted(t) if t.honeytoken => {
-                            ids.insert(t.id);
-                        }
-                        _ => {}
+        if store.meta(META_KEY)?.is_none() {
+            let mut ids = HashSet::new();
+            for entry in store.employees_after(None) {
+                match entry? {
+                    EmployeeEntry::Live(r) if r.honeytoken => {
+                        ids.insert(r.id);
                     }
+                    EmployeeEntry::Deleted(t) if t.honeytoken => {
+                        ids.insert(t.id);
+                    }
+                    _ => {}
                 }
-                store.set_meta(META_KEY, &encode(&ids))?;
-                ids
             }
-        };
+            match store.replace_meta(META_KEY, None, &encode(&ids)) {
+                Ok(()) | Err(StoreError::Conflict(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
         Ok(Self {
-            ids: RwLock::new(ids),
+            ids: Fresh::load(store, META_KEY, stored)?,
         })
     }
 
-    /// A copy, for a monitor batch.
-    pub(crate) fn snapshot(&self) -> HashSet<EmployeeId> {
-        self.ids.read().clone()
+    /// The set as stored now (every node's decoys), for a monitor batch.
+    pub(crate) fn snapshot(&self, store: &Store) -> HashSet<EmployeeId> {
+        self.ids.get(store, stored).as_ref().clone()
     }
 
-    /// Adds a decoy about to be stored, persisting the set first.
+    /// Adds a decoy about to be stored, persisting the set first (compare-and-set: a decoy
+    /// another node adds at the same moment is kept too).
     pub(crate) fn add(&self, store: &Store, id: EmployeeId) -> Result<(), ServiceError> {
-        let mut ids = self.ids.write();
-        let mut next = ids.clone();
-        next.insert(id);
-        store.set_meta(META_KEY, &encode(&next))?;
-        *ids = next;
-        Ok(())
+        for _ in 0..100 {
+            let raw = store.meta(META_KEY)?;
+            let mut next = raw.as_deref().map(decode).unwrap_or_default();
+            if !next.insert(id) {
+                return Ok(());
+            }
+            match store.replace_meta(META_KEY, raw.as_deref(), &encode(&next)) {
+                Ok(()) => return Ok(()),
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ServiceError::Internal)
     }
 }
 
@@ -92,11 +112,18 @@ mod tests {
         store.insert_employee(&decoy).unwrap();
         store.insert_employee(&real).unwrap();
         let set = Honeytokens::load(&store).unwrap();
-        assert_eq!(set.snapshot(), HashSet::from([decoy.id]));
+        assert_eq!(set.snapshot(&store), HashSet::from([decoy.id]));
         let planted = EmployeeId::random();
         set.add(&store, planted).unwrap();
         // Reloaded from meta, not rebuilt: the planted id has no record yet and is still there.
         let again = Honeytokens::load(&store).unwrap();
-        assert_eq!(again.snapshot(), HashSet::from([decoy.id, planted]));
+        assert_eq!(again.snapshot(&store), HashSet::from([decoy.id, planted]));
+        // Another node's addition (same store, other handle) is in this node's next snapshot.
+        let other = EmployeeId::random();
+        again.add(&store, other).unwrap();
+        assert_eq!(
+            set.snapshot(&store),
+            HashSet::from([decoy.id, planted, other])
+        );
     }
 }

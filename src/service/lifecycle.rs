@@ -396,11 +396,8 @@ async fn open_parts(
             ),
             slots: HashSlots::new(cores, 64),
             reader: AuditReader::new(segments),
-            flags: parking_lot::RwLock::new(
-                store
-                    .flags()
-                    .map_err(|e| VaultError::Store(e.to_string()))?,
-            ),
+            flags: super::fresh::Fresh::load(&store, crate::store::FLAGS_GENERATION, Store::flags)
+                .map_err(|e| VaultError::Store(e.to_string()))?,
             metrics,
             honeytokens: super::honeytokens::Honeytokens::load(&store)
                 .map_err(|e| VaultError::Store(e.to_string()))?,

@@ -13,6 +13,7 @@ mod audit_log;
 mod console;
 mod error;
 mod flags;
+mod fresh;
 mod honeytokens;
 mod id_lists;
 mod idempotency;
@@ -182,7 +183,7 @@ pub(crate) struct Inner {
     pub(crate) limiter: LoginLimiter,
     pub(crate) slots: HashSlots,
     /// Every HR flag (few; read on each reveal and by the monitor), kept in step with the store.
-    pub(crate) flags: parking_lot::RwLock<Vec<crate::store::StoredFlag>>,
+    pub(crate) flags: fresh::Fresh<Vec<crate::store::StoredFlag>>,
     pub(crate) metrics: Arc<Metrics>,
     /// Every honeytoken id (for the monitor).
     pub(crate) honeytokens: honeytokens::Honeytokens,

@@ -12,8 +12,10 @@ mod conformance;
 mod employees;
 mod idempotency;
 mod keyslots;
+mod lease;
 mod monitor;
 mod pg_backend;
+mod pg_chain;
 mod sessions;
 mod sled_backend;
 mod users;
@@ -25,8 +27,12 @@ pub use codec::CodecError;
 pub use employees::{EmployeeEntry, StoredEmployee, Tombstone};
 pub use idempotency::StoredIdempotency;
 pub use keyslots::{FileSlots, KeySlots};
-pub use monitor::{AlertChange, EVIDENCE_CAP, MonitorCursor, StoredAlert, StoredFlag};
+pub use lease::Lease;
+pub use monitor::{
+    AlertChange, EVIDENCE_CAP, FLAGS_GENERATION, MonitorCursor, StoredAlert, StoredFlag,
+};
 pub use pg_backend::PgBackend;
+pub use pg_chain::PgChain;
 pub use sessions::StoredSession;
 pub use sled_backend::SledBackend;
 pub use users::{DisabledReason, StoredUser};
@@ -204,6 +210,19 @@ impl Store {
         Self { backend, slots }
     }
 
+    /// Connects to a PostgreSQL store (cluster mode): records, key slots and the chain in one
+    /// database; migrations applied.
+    pub fn open_postgres(
+        url: &str,
+        max_connections: usize,
+    ) -> Result<(Self, Arc<PgBackend>), StoreError> {
+        let backend = Arc::new(PgBackend::connect(url, max_connections)?);
+        let slots = Arc::new(backend.key_slots());
+        let store = Self::new(backend.clone(), slots);
+        store.complete_pending_shreds()?;
+        Ok((store, backend))
+    }
+
     /// Opens (or creates) the embedded sled store in `db_dir` and the key slots in `slots_file`,
     /// then finishes any shred a crash interrupted.
     pub fn open_sled(db_dir: &Path, slots_file: &Path) -> Result<Self, StoreError> {
@@ -243,6 +262,25 @@ impl Store {
     /// Reads a singleton from the meta tree.
     pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.backend.get(Tree::Meta, key.as_bytes())
+    }
+
+    /// Compare-and-set of a singleton: writes `next` only if the key still holds `prev` (`None`:
+    /// absent); `Conflict("meta")` if another writer changed it first.
+    pub fn replace_meta(
+        &self,
+        key: &str,
+        prev: Option<&[u8]>,
+        next: &[u8],
+    ) -> Result<(), StoreError> {
+        let k = key.as_bytes().to_vec();
+        let check = match prev {
+            None => Check::Absent(Tree::Meta, k.clone(), "meta"),
+            Some(p) => Check::Equals(Tree::Meta, k.clone(), p.to_vec(), "meta"),
+        };
+        self.backend.apply(&Batch {
+            checks: vec![check],
+            ops: vec![Op::Put(Tree::Meta, k, next.to_vec())],
+        })
     }
 
     /// Writes a singleton to the meta tree.

@@ -121,6 +121,18 @@ fn outbox_key(id: &AlertId) -> Vec<u8> {
     k
 }
 
+/// The `Meta` key whose value changes with every flag write (`service::fresh`).
+pub const FLAGS_GENERATION: &str = "gen/hr_flags";
+
+/// A new random generation for the flags, written in the same batch as the change.
+fn flags_moved() -> Op {
+    Op::Put(
+        Tree::Meta,
+        FLAGS_GENERATION.as_bytes().to_vec(),
+        uuid::Uuid::new_v4().as_bytes().to_vec(),
+    )
+}
+
 impl Store {
     /// One flag.
     pub fn flag(&self, id: &FlagId) -> Result<Option<Loaded<StoredFlag>>, StoreError> {
@@ -135,15 +147,14 @@ impl Store {
             .collect()
     }
 
-    /// Stores a new flag.
+    /// Stores a new flag (and moves the flags' generation, so every node reloads them).
     pub fn insert_flag(&self, f: &StoredFlag) -> Result<(), StoreError> {
         self.backend.apply(&Batch {
             checks: vec![Check::Absent(Tree::HrFlags, f.id.as_bytes().to_vec(), "id")],
-            ops: vec![Op::Put(
-                Tree::HrFlags,
-                f.id.as_bytes().to_vec(),
-                codec::encode(f),
-            )],
+            ops: vec![
+                Op::Put(Tree::HrFlags, f.id.as_bytes().to_vec(), codec::encode(f)),
+                flags_moved(),
+            ],
         })
     }
 
@@ -161,7 +172,10 @@ impl Store {
                 prev.raw.clone(),
                 "version",
             )],
-            ops: vec![Op::Put(Tree::HrFlags, id, codec::encode(next))],
+            ops: vec![
+                Op::Put(Tree::HrFlags, id, codec::encode(next)),
+                flags_moved(),
+            ],
         })
     }
 

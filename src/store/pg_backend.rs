@@ -37,12 +37,26 @@ const MIGRATIONS: &[&str] = &[
         slot bigserial PRIMARY KEY,
         wrapped bytea NOT NULL
     )",
+    // The audit chain (`PgChain`): one line per entry, exactly a segment file's line, and the
+    // one row every node's writer locks to append in one order.
+    "CREATE TABLE hrvault_audit (
+        seq bigint PRIMARY KEY,
+        line text NOT NULL
+    );
+    CREATE TABLE hrvault_chain_head (
+        id smallint PRIMARY KEY CHECK (id = 1),
+        seq bigint NOT NULL,
+        hash text NOT NULL,
+        ts text NOT NULL
+    );
+    INSERT INTO hrvault_chain_head VALUES
+        (1, 0, '0000000000000000000000000000000000000000000000000000000000000000', '')",
 ];
 
 /// Rows fetched per round trip of a range scan.
 const PAGE: i64 = 512;
 
-fn engine(e: impl std::fmt::Display) -> StoreError {
+pub(super) fn engine(e: impl std::fmt::Display) -> StoreError {
     StoreError::Engine(e.to_string())
 }
 
@@ -79,9 +93,9 @@ fn lock_key(t: Tree, key: &[u8]) -> i64 {
 
 /// The pool and the runtime its connections live on, shared by the backend and the key slots.
 #[derive(Clone)]
-struct Client {
+pub(super) struct Client {
     rt: Arc<tokio::runtime::Runtime>,
-    pool: Pool,
+    pub(super) pool: Pool,
 }
 
 /// PostgreSQL behind `Backend`.
@@ -124,6 +138,11 @@ impl PgBackend {
         Ok(b)
     }
 
+    /// The audit chain in the same database, stamping entries with `clock`.
+    pub fn chain(&self, clock: crate::clock::SharedClock) -> super::pg_chain::PgChain {
+        super::pg_chain::PgChain::new(self.client.clone(), clock)
+    }
+
     /// The key slots in the same database.
     pub fn key_slots(&self) -> PgSlots {
         PgSlots {
@@ -146,7 +165,7 @@ impl PgBackend {
 
 impl Client {
     /// Runs `f` on the client runtime and waits for it.
-    fn block<F>(&self, f: F) -> F::Output
+    pub(super) fn block<F>(&self, f: F) -> F::Output
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
@@ -484,6 +503,16 @@ mod tests {
         super::super::conformance::check(Arc::new(b));
         super::super::conformance::check_slots(&slots);
         slots.vacuum().unwrap();
+    }
+
+    #[test]
+    fn leases_on_postgres() {
+        let Some(pg) = crate::testing::pg::require("leases_on_postgres") else {
+            return;
+        };
+        let url = pg.create_database("leases").unwrap();
+        let (store, _) = crate::store::Store::open_postgres(&url, 4).unwrap();
+        crate::store::lease::check_leases(&store);
     }
 
     #[test]

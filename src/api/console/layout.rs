@@ -47,9 +47,21 @@ pub(super) fn nav_for(role: Role) -> &'static [Link] {
 
 /// A page for a signed-in user. `current` is the path of the nav link to mark as current.
 pub(super) fn page(title: &str, s: &ConsoleSession, current: &str, content: Markup) -> Markup {
+    page_with_head(title, s, current, html! {}, content)
+}
+
+/// [`page`] with extra elements at the end of `<head>` (a reveal's `<meta http-equiv="refresh">`).
+pub(super) fn page_with_head(
+    title: &str,
+    s: &ConsoleSession,
+    current: &str,
+    head: Markup,
+    content: Markup,
+) -> Markup {
     let p = &s.principal;
     shell(
         title,
+        head,
         html! {
             nav aria-label="Main" {
                 ul.nav {
@@ -78,10 +90,10 @@ pub(super) fn page(title: &str, s: &ConsoleSession, current: &str, content: Mark
 
 /// A page with no session (sign-in, errors before sign-in).
 pub(super) fn bare(title: &str, content: Markup) -> Markup {
-    shell(title, html! {}, content)
+    shell(title, html! {}, html! {}, content)
 }
 
-fn shell(title: &str, nav: Markup, content: Markup) -> Markup {
+fn shell(title: &str, head: Markup, nav: Markup, content: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -91,6 +103,7 @@ fn shell(title: &str, nav: Markup, content: Markup) -> Markup {
                 title { (title) " · hrvault" }
                 link rel="stylesheet" href="/ui/assets/console.css";
                 script src="/ui/assets/console.js" defer {}
+                (head)
             }
             body {
                 a.skip href="#main" { "Skip to content" }

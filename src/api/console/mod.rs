@@ -13,7 +13,11 @@
 
 mod assets;
 mod employees;
+mod form;
+mod import;
 mod layout;
+mod record;
+mod reveal;
 mod session;
 
 use axum::Router;
@@ -38,6 +42,8 @@ pub(super) fn router() -> Router<Vault> {
         .route("/ui/logout", axum::routing::post(session::logout))
         .route("/ui/assets/{name}", get(assets::serve))
         .merge(employees::router())
+        .merge(record::router())
+        .merge(import::router())
         .route(
             "/ui/{*rest}",
             get(layout::not_found).post(layout::not_found),

@@ -164,6 +164,7 @@ impl FormFields {
     }
 
     /// Every (name, value) pair, in order.
+    #[allow(dead_code, reason = "no page needs the raw pairs yet")]
     pub(super) fn pairs(&self) -> &[(String, String)] {
         &self.0
     }

@@ -10,70 +10,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use super::ImportError;
-use crate::model::{AddressDraft, BankDraft, EmployeeDraft};
-
-const COLUMNS: [&str; 22] = [
-    "employee_number",
-    "first_name",
-    "last_name",
-    "preferred_name",
-    "work_email",
-    "department",
-    "job_title",
-    "manager_id",
-    "location",
-    "hire_date",
-    "status",
-    "termination_date",
-    "ssn",
-    "date_of_birth",
-    "home_address.line1",
-    "home_address.line2",
-    "home_address.city",
-    "home_address.state",
-    "home_address.postal_code",
-    "home_address.country",
-    "bank_account.routing_number",
-    "bank_account.account_number",
-];
-
-fn set(d: &mut EmployeeDraft, column: &str, value: String) {
-    match column {
-        "employee_number" => d.employee_number = Some(value),
-        "first_name" => d.first_name = Some(value),
-        "last_name" => d.last_name = Some(value),
-        "preferred_name" => d.preferred_name = Some(value),
-        "work_email" => d.work_email = Some(value),
-        "department" => d.department = Some(value),
-        "job_title" => d.job_title = Some(value),
-        "manager_id" => d.manager_id = Some(value),
-        "location" => d.location = Some(value),
-        "hire_date" => d.hire_date = Some(value),
-        "status" => d.status = Some(value),
-        "termination_date" => d.termination_date = Some(value),
-        "ssn" => d.ssn = Some(value),
-        "date_of_birth" => d.date_of_birth = Some(value),
-        c if c.starts_with("home_address.") => {
-            let a = d.home_address.get_or_insert_with(AddressDraft::default);
-            match c {
-                "home_address.line1" => a.line1 = Some(value),
-                "home_address.line2" => a.line2 = Some(value),
-                "home_address.city" => a.city = Some(value),
-                "home_address.state" => a.state = Some(value),
-                "home_address.postal_code" => a.postal_code = Some(value),
-                _ => a.country = Some(value),
-            }
-        }
-        c => {
-            let b = d.bank_account.get_or_insert_with(BankDraft::default);
-            if c == "bank_account.routing_number" {
-                b.routing_number = Some(value);
-            } else {
-                b.account_number = Some(value);
-            }
-        }
-    }
-}
+use crate::model::EmployeeDraft;
 
 /// One data row of the CSV: its line (header = 1) and either a draft or why the row is not
 /// well-formed CSV.
@@ -172,7 +109,7 @@ impl<R: Read> CsvDrafts<R> {
             .collect();
         let mut seen_cols = HashSet::new();
         for h in &header {
-            if !COLUMNS.contains(&h.as_str()) {
+            if !EmployeeDraft::COLUMNS.contains(&h.as_str()) {
                 return Err(ImportError::UnknownColumn(h.chars().take(64).collect()));
             }
             if !seen_cols.insert(h.clone()) {
@@ -220,7 +157,7 @@ impl<R: Read> Iterator for CsvDrafts<R> {
                 let mut draft = EmployeeDraft::default();
                 for (col, value) in self.header.iter().zip(self.record.iter()) {
                     if !value.trim().is_empty() {
-                        set(&mut draft, col, value.to_owned());
+                        draft.set_column(col, value.to_owned());
                     }
                 }
                 Some(CsvRow {

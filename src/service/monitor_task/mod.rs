@@ -226,10 +226,10 @@ impl Runner {
             let window = self.engine.window();
             let mut directory = StoreDirectory {
                 store: &v.inner.store,
-                flags: v.inner.flags.read().clone(),
+                flags: v.current_flags().as_ref().clone(),
                 users: HashMap::new(),
                 records: HashMap::new(),
-                honeytokens: v.inner.honeytokens.snapshot(),
+                honeytokens: v.inner.honeytokens.snapshot(&v.inner.store),
             };
             for ev in &mut events {
                 if let Some(digest) = ev.id_list.take() {
