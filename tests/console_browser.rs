@@ -1177,3 +1177,101 @@ fn axe_finds_no_wcag_aa_violation_on_any_page() {
     );
     assert_eq!(found.len(), 16, "every page was checked");
 }
+
+/// The rows of the employees table: (employee number, record path).
+fn list_rows(b: &Browser) -> Vec<(String, String)> {
+    b.find_all("//table//tbody//tr//a[contains(@href, '/ui/employees/')]")
+        .iter()
+        .map(|a| {
+            (
+                a.text().trim().to_owned(),
+                a.attr("href").unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// The Employees list: search by name and by employee number, filter by department and
+/// status, 50 rows a page with a Next page link, each row opening its record.
+#[test]
+fn the_employees_list_searches_filters_and_pages() {
+    let Some(b) = browser() else { return };
+    let w = w();
+    let hr = &w.staff.hr;
+    let dept = "Paging Team";
+    let mut ids = Vec::new();
+    for _ in 0..51 {
+        let mut d = draft();
+        d["department"] = json!(dept);
+        ids.push(
+            create_employee(w.c(), &hr.token, &d)["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let mut odd = draft();
+    odd["last_name"] = json!("Zzyzxwood");
+    let odd = create_employee(w.c(), &hr.token, &odd);
+    let odd_number = odd["employee_number"].as_str().unwrap().to_owned();
+    w.c()
+        .patch(&format!("/v1/employees/{}", ids[0]))
+        .token(&hr.token)
+        .json(&json!({"status": "active"}))
+        .send()
+        .expect(200);
+
+    sign_in(&b, &w.server.base, &hr.username, &hr.password);
+    b.wait_for_path("the employees list", |p| p.starts_with("/ui/employees"));
+    b.fill("Search", "Zzyzxwood");
+    b.button("Apply").click();
+    b.wait_for_path("the search", |p| p.contains("q=Zzyzxwood"));
+    assert_eq!(
+        list_rows(&b)
+            .iter()
+            .map(|r| r.0.clone())
+            .collect::<Vec<_>>(),
+        std::slice::from_ref(&odd_number),
+        "search by name"
+    );
+    b.fill("Search", &odd_number);
+    b.button("Apply").click();
+    b.wait_for_path("the search", |p| p.contains(&format!("q={odd_number}")));
+    let rows = list_rows(&b);
+    assert_eq!(rows.len(), 1, "search by employee number: {rows:?}");
+    b.link(&odd_number).click();
+    b.wait_for_path("the record page", |p| {
+        p.starts_with(&format!("/ui/employees/{}", odd["id"].as_str().unwrap()))
+    });
+
+    b.goto(&format!("{}/ui/employees", w.server.base));
+    b.fill("Department", dept);
+    b.button("Apply").click();
+    b.wait_for_path("the department filter", |p| p.contains("department="));
+    let first = list_rows(&b);
+    assert_eq!(first.len(), 50, "50 rows a page");
+    b.link("Next page").click();
+    b.wait_for_path("the next page", |p| p.contains("cursor="));
+    let second = list_rows(&b);
+    assert_eq!(
+        second.len(),
+        1,
+        "the 51st record on the next page: {second:?}"
+    );
+    let mut seen: Vec<String> = first.iter().chain(&second).map(|r| r.1.clone()).collect();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 51, "every record once across the pages");
+    for id in &ids {
+        assert!(seen.iter().any(|p| p.ends_with(id.as_str())), "{id} listed");
+    }
+
+    b.goto(&format!("{}/ui/employees", w.server.base));
+    b.fill("Department", dept);
+    b.choose("Status", "Active");
+    b.button("Apply").click();
+    b.wait_for_path("the status filter", |p| p.contains("status=active"));
+    let rows = list_rows(&b);
+    assert_eq!(rows.len(), 1, "department and status: {rows:?}");
+    assert!(rows[0].1.ends_with(ids[0].as_str()));
+}
