@@ -407,6 +407,7 @@ async fn open_parts(
             lookups: Default::default(),
             write_locks: Default::default(),
             webhook_wake: tokio::sync::Notify::new(),
+            audit_hours: Default::default(),
             store,
             keys,
             audit,
