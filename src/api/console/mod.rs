@@ -12,6 +12,7 @@
 //! - sensitive values submitted in a form are never written back into a page.
 
 mod assets;
+mod audit;
 mod employees;
 mod layout;
 mod session;
@@ -38,6 +39,7 @@ pub(super) fn router() -> Router<Vault> {
         .route("/ui/logout", axum::routing::post(session::logout))
         .route("/ui/assets/{name}", get(assets::serve))
         .merge(employees::router())
+        .merge(audit::router())
         .route(
             "/ui/{*rest}",
             get(layout::not_found).post(layout::not_found),
