@@ -314,7 +314,7 @@ async fn audit_page(
                         }
                     }
                 }
-                @if let Some(m) = err_of("f-action") { span.error id="f-action-err" { (m) } }
+                @if let Some(m) = err_of("f-action") { span.field-error id="f-action-err" { (m) } }
             }
             (text_field("f-employee", "employee_id", "Employee id", f.employee_id.as_deref(), None, None))
             div.field {
@@ -329,7 +329,7 @@ async fn audit_page(
                         }
                     }
                 }
-                @if let Some(m) = err_of("f-outcome") { span.error id="f-outcome-err" { (m) } }
+                @if let Some(m) = err_of("f-outcome") { span.field-error id="f-outcome-err" { (m) } }
             }
             (time_field("f-from", "from", "From", f.from.as_deref(), err_of("f-from")))
             (time_field("f-to", "to", "To", f.to.as_deref(), err_of("f-to")))
@@ -370,7 +370,7 @@ fn text_field(
             label for=(id) { (label) }
             input id=(id) name=(name) type="text" value=(value.unwrap_or("")) aria-describedby=[described] aria-invalid=[error.map(|_| "true")];
             @if let Some(h) = hint { span.hint id=(hint_id) { (h) } }
-            @if let Some(m) = error { span.error id=(err_id) { (m) } }
+            @if let Some(m) = error { span.field-error id=(err_id) { (m) } }
         }
     }
 }
@@ -393,7 +393,7 @@ fn time_field(
             label for=(id) { (label) }
             input id=(id) name=(name) type="datetime-local" step="1" value=(value.unwrap_or("")) aria-describedby=(described) aria-invalid=[error.map(|_| "true")];
             span.hint id=(hint_id) { "UTC" }
-            @if let Some(m) = error { span.error id=(err_id) { (m) } }
+            @if let Some(m) = error { span.field-error id=(err_id) { (m) } }
         }
     }
 }
@@ -804,10 +804,12 @@ fn chart_section(h: &AuditHours) -> Markup {
     html! {
         section.card aria-labelledby="chart-h" {
             h2 id="chart-h" { "Audited requests per hour, last 7 days" }
-            img src="/ui/audit/chart.svg" width="960" height="316" alt={
-                "Chart of audited requests per hour over the last 7 days by outcome: "
-                (total[0]) " success, " (total[1]) " denied, " (total[2]) " error in all. The same numbers are in the table below."
-            };
+            div.chart {
+                img src="/ui/audit/chart.svg" width="960" height="316" alt={
+                    "Chart of audited requests per hour over the last 7 days by outcome: "
+                    (total[0]) " success, " (total[1]) " denied, " (total[2]) " error in all. The same numbers are in the table below."
+                };
+            }
             @if h.partial {
                 p.hint { "The log is too long to count every hour of the week at once; the oldest hours may be undercounted." }
             }

@@ -15,6 +15,7 @@ mod assets;
 mod audit;
 mod employees;
 mod layout;
+mod monitor;
 mod session;
 
 use axum::Router;
@@ -40,6 +41,7 @@ pub(super) fn router() -> Router<Vault> {
         .route("/ui/assets/{name}", get(assets::serve))
         .merge(employees::router())
         .merge(audit::router())
+        .merge(monitor::router())
         .route(
             "/ui/{*rest}",
             get(layout::not_found).post(layout::not_found),
