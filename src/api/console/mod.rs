@@ -17,6 +17,7 @@ mod employees;
 mod layout;
 mod monitor;
 mod session;
+mod users;
 
 use axum::Router;
 use axum::extract::Request;
@@ -42,6 +43,7 @@ pub(super) fn router() -> Router<Vault> {
         .merge(employees::router())
         .merge(audit::router())
         .merge(monitor::router())
+        .merge(users::router())
         .route(
             "/ui/{*rest}",
             get(layout::not_found).post(layout::not_found),
