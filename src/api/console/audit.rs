@@ -151,6 +151,18 @@ fn instant(s: &str, end_of_range: bool) -> Result<String, String> {
         return Ok(rfc3339(t));
     }
     let utc = |dt: DateTime| TimeZone::UTC.to_timestamp(dt).ok();
+    if !s.contains(['T', 't', ' '])
+        && let Ok(d) = s.parse::<Date>()
+    {
+        let dt = if end_of_range {
+            d.at(23, 59, 59, 999_999_000)
+        } else {
+            d.at(0, 0, 0, 0)
+        };
+        if let Some(t) = utc(dt) {
+            return Ok(rfc3339(t));
+        }
+    }
     if let Ok(dt) = s.parse::<DateTime>()
         && let Some(t) = utc(dt)
     {
@@ -162,16 +174,6 @@ fn instant(s: &str, end_of_range: bool) -> Result<String, String> {
             t
         };
         return Ok(rfc3339(t));
-    }
-    if let Ok(d) = s.parse::<Date>() {
-        let dt = if end_of_range {
-            d.at(23, 59, 59, 999_999_000)
-        } else {
-            d.at(0, 0, 0, 0)
-        };
-        if let Some(t) = utc(dt) {
-            return Ok(rfc3339(t));
-        }
     }
     Err("Must be a date and time, e.g. 2026-01-15T09:00 (UTC).".to_owned())
 }
@@ -861,32 +863,13 @@ fn chart_section(h: &AuditHours) -> Markup {
 
 #[cfg(test)]
 mod tests {
-    use std::borrow::Cow;
-
     use super::*;
-    use crate::audit::{ActorRef, EntryRef};
 
     fn entry() -> AuditEntry {
-        EntryRef {
-            seq: 7,
-            ts: Cow::Borrowed("2026-12-02T04:00:00.000000Z"),
-            actor: ActorRef {
-                user_id: Some(Cow::Borrowed("u-1")),
-                username: Some(Cow::Borrowed("ann")),
-                role: Some(Cow::Borrowed("hr")),
-            },
-            action: Cow::Borrowed("employee.export"),
-            employee_id: None,
-            employee_ids: Some(vec![Cow::Borrowed("e1"), Cow::Borrowed("e2")]),
-            fields: Some(vec![Cow::Borrowed("ssn")]),
-            reason: Some(Cow::Borrowed("payroll, \"monthly\"")),
-            outcome: Cow::Borrowed("success"),
-            source_ip: Some(Cow::Borrowed("127.0.0.1")),
-            request_id: None,
-            client_request_id: None,
-            prev_hash: Cow::Borrowed("aa"),
-            hash: Cow::Borrowed("bb"),
-        }
+        let line = r#"{"seq":7,"ts":"2026-12-02T04:00:00.000000Z","actor":{"user_id":"u-1","username":"ann","role":"hr"},"action":"employee.export","employee_id":null,"employee_ids":["e1","e2"],"fields":["ssn"],"reason":"payroll, \"monthly\"","outcome":"success","source_ip":"127.0.0.1","request_id":null,"prev_hash":"aa","hash":"bb"}"#;
+        serde_json::from_str::<crate::audit::EntryRef<'_>>(line)
+            .expect("an entry")
+            .into_owned()
     }
 
     #[test]
