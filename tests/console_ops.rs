@@ -313,6 +313,11 @@ fn verify_now_reports_the_verified_chain() {
     let r = b.submit("/ui/audit", "/ui/audit/verify", &[]);
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.contains("Chain verified: "), "{}", r.body);
+    let again = b.get("/ui/audit");
+    assert!(
+        again.body.contains("Chain verified: ") && again.body.contains("Last verified at "),
+        "the last result stays on the page"
+    );
     let no_csrf = b.post("/ui/audit/verify", &[]);
     assert_eq!(no_csrf.status, 403);
 }

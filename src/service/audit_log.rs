@@ -90,7 +90,7 @@ impl Vault {
                 tracing::error!(error = %e, "audit verify could not read the log");
                 ServiceError::Internal
             })?;
-        Ok(match verdict {
+        let report = match verdict {
             Verdict::Intact { entries, head } => VerifyReport::Intact {
                 ok: true,
                 entries,
@@ -104,7 +104,22 @@ impl Vault {
                 first_bad_seq,
                 reason,
             },
-        })
+        };
+        *self.inner.last_verify.lock() = Some((rfc3339(self.now()), report.clone()));
+        Ok(report)
+    }
+
+    /// The last whole-chain verification run on this node (`verify_audit`), with when it ran;
+    /// `None` before the first. The console's chain status shows it without re-reading the log.
+    pub async fn last_audit_verification(
+        &self,
+        who: &Principal,
+        ctx: &RequestCtx,
+    ) -> Result<Option<(String, VerifyReport)>, ServiceError> {
+        let _grant = self
+            .authorize::<crate::service::access::ReadAudit>(who, ctx, None, None)
+            .await?;
+        Ok(self.inner.last_verify.lock().clone())
     }
 
     /// `GET /v1/audit/head`.

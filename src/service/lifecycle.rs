@@ -408,6 +408,7 @@ async fn open_parts(
             write_locks: Default::default(),
             webhook_wake: tokio::sync::Notify::new(),
             audit_hours: Default::default(),
+            last_verify: Default::default(),
             store,
             keys,
             audit,

@@ -193,6 +193,8 @@ pub(crate) struct Inner {
     pub(crate) webhook_wake: tokio::sync::Notify,
     /// Audited requests per hour and outcome, counted incrementally (the console's chart).
     pub(crate) audit_hours: parking_lot::Mutex<audit_log::HourCache>,
+    /// The last whole-chain verification on this node (when, and what it found).
+    pub(crate) last_verify: parking_lot::Mutex<Option<(String, VerifyReport)>>,
     /// Held for the life of the process: one vault, one server.
     pub(crate) _lock: std::fs::File,
 }

@@ -238,6 +238,13 @@ async fn audit_page(
         Ok(h) => h,
         Err(e) => return error_page(s, &e),
     };
+    let last = match &verified {
+        Some(r) => Some((String::new(), r.clone())),
+        None => match v.last_audit_verification(who, ctx).await {
+            Ok(l) => l,
+            Err(e) => return error_page(s, &e),
+        },
+    };
     let hours = match v.audit_hours(who, ctx).await {
         Ok(h) => h,
         Err(e) => return error_page(s, &e),
@@ -276,14 +283,17 @@ async fn audit_page(
         }
         section.card aria-labelledby="chain-h" {
             h2 id="chain-h" { "Chain status" }
-            @match &verified {
-                Some(VerifyReport::Intact { entries, head, .. }) => {
+            @match &last {
+                Some((_, VerifyReport::Intact { entries, head, .. })) => {
                     (notice(&format!("Chain verified: {entries} entries, head seq {}, hash {}", head.seq, head.hash), false))
                 }
-                Some(VerifyReport::Broken { first_bad_seq, reason, .. }) => {
+                Some((_, VerifyReport::Broken { first_bad_seq, reason, .. })) => {
                     (notice(&format!("Chain broken at entry {first_bad_seq}: {reason}"), true))
                 }
-                None => {}
+                None => { p { "Not verified since the server started: press Verify now to re-check the whole chain." } }
+            }
+            @if let Some((when, _)) = &last && !when.is_empty() {
+                p.hint { "Last verified at " (when) " (entries added since are not covered)." }
             }
             dl {
                 dt { "Head seq" } dd { (head.seq) }
