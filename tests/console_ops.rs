@@ -587,6 +587,10 @@ fn a_service_account_made_in_the_form_shows_its_secret_once_and_it_works() {
     );
     assert_eq!(r.status, 201, "{}", r.body);
     assert!(r.body.contains("Copy it now: it is not shown again"));
+    assert!(
+        r.header("cache-control").unwrap_or("").contains("no-store"),
+        "a page with a secret is not cached"
+    );
     let secret = between(&r.body, "<code class=\"secret\">", "</code>").expect("the secret");
     assert!(secret.len() >= 24);
     let token = w

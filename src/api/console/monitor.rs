@@ -65,6 +65,9 @@ fn capital(s: &str) -> String {
     })
 }
 
+/// Evidence links shown per alert (an alert can gather a thousand).
+const EVIDENCE_SHOWN: usize = 50;
+
 /// Rank of a severity, most severe first.
 fn severity_rank(s: &str) -> u8 {
     match s {
@@ -168,12 +171,16 @@ async fn alerts_page(
                         dt { "Status" } dd { (a.status) }
                         @if let Some(n) = &a.note { dt { "Note" } dd { (n) } }
                         dt { "Evidence" } dd {
-                            @for (i, seq) in a.evidence_seqs.iter().enumerate() {
+                            @for (i, seq) in a.evidence_seqs.iter().take(EVIDENCE_SHOWN).enumerate() {
                                 @if i > 0 { ", " }
                                 a href={ "/ui/audit/" (seq) } { "entry " (seq) }
                             }
-                            @if a.evidence_total > a.evidence_seqs.len() as u64 {
-                                " (" (a.evidence_total) " entries in all)"
+                            @if a.evidence_total > EVIDENCE_SHOWN as u64 {
+                                " (" (a.evidence_total) " entries in all"
+                                @if let Some(u) = &a.username {
+                                    "; " a href={ "/ui/audit?" (super::employees::form_urlencoded(&[("actor", Some(u.clone()))])) } { "all entries by " (u) }
+                                }
+                                ")"
                             }
                         }
                     }
@@ -395,7 +402,7 @@ async fn flags_page(
                                 @if f.cleared_at.is_none() {
                                     form method="post" action={ "/ui/flags/" (f.id) "/clear" } {
                                         (csrf_field(s))
-                                        button type="submit" aria-label={ "Clear " (kind_words(f.kind)) " flag on " (f.employee_id) } { "Clear" }
+                                        button type="submit" { "Clear" }
                                     }
                                 }
                             }

@@ -150,10 +150,10 @@ async fn users_page(
                                     (csrf_field(s))
                                     @if u.enabled {
                                         input type="hidden" name="op" value="disable";
-                                        button type="submit" aria-label={ "Disable " (u.username) } { "Disable" }
+                                        button type="submit" { "Disable" }
                                     } @else {
                                         input type="hidden" name="op" value="enable";
-                                        button type="submit" aria-label={ "Enable " (u.username) } { "Enable" }
+                                        button type="submit" { "Enable" }
                                     }
                                 }
                                 form method="post" action={ "/ui/users/" (u.id) } {
@@ -163,12 +163,12 @@ async fn users_page(
                                     " "
                                     select id={ "role-" (u.id) } name="role" { (role_options(u.role)) }
                                     " "
-                                    button type="submit" aria-label={ "Change role of " (u.username) } { "Change role" }
+                                    button type="submit" { "Change role" }
                                 }
                                 form method="post" action={ "/ui/users/" (u.id) } {
                                     (csrf_field(s))
                                     input type="hidden" name="op" value="delete";
-                                    button.danger type="submit" aria-label={ "Delete user " (u.username) } { "Delete user" }
+                                    button.danger type="submit" { "Delete user" }
                                 }
                             }
                         }
