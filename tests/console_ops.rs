@@ -693,3 +693,65 @@ fn pages_refuse_roles_that_may_not_use_them() {
     assert_eq!(hr.get("/ui/audit/export?format=jsonl").status, 403);
     assert_eq!(hr.get("/ui/audit/chart.svg").status, 403);
 }
+
+#[test]
+fn nobody_triages_an_alert_about_themselves() {
+    let w = world();
+    let mut sec = Browser::signed_in(&w.staff.security);
+    let number = unique_number();
+    let ssn = unique_ssn();
+    let r = sec.submit(
+        "/ui/alerts",
+        "/ui/alerts/honeytoken",
+        &[
+            ("employee_number", number.as_str()),
+            ("first_name", "Bait"),
+            ("last_name", "Record"),
+            ("hire_date", "2026-01-15"),
+            ("ssn", ssn.as_str()),
+            ("date_of_birth", "1990-04-01"),
+        ],
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = between(&r.body, &format!("employee number {number}, id "), "<").unwrap();
+    // The security analyst touches the decoy: an alert about themselves.
+    w.c()
+        .get(&format!("/v1/employees/{id}"))
+        .token(&w.staff.security.token)
+        .send()
+        .expect(200);
+    let alert = wait_for_alert(w, "honeytoken_access", &w.staff.security.username);
+    let alert_id = alert["id"].as_str().unwrap();
+    let r = sec.submit(
+        "/ui/alerts",
+        &format!("/ui/alerts/{alert_id}"),
+        &[("status", "resolved"), ("note", "nothing to see")],
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("role=\"alert\""), "the refusal is shown");
+    let now = api("/v1/alerts?rule=honeytoken_access", &w.staff.security.token);
+    let a = now["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == alert_id)
+        .unwrap()
+        .clone();
+    assert_eq!(a["status"], "open", "unchanged");
+    // A wrong honeytoken is refused beside its field, the SSN not sent back.
+    let r = sec.submit(
+        "/ui/alerts",
+        "/ui/alerts/honeytoken",
+        &[
+            ("employee_number", "bad number!"),
+            ("first_name", "Bait"),
+            ("last_name", "Record"),
+            ("hire_date", "2026-01-15"),
+            ("ssn", "000-12-3456"),
+            ("date_of_birth", "1990-04-01"),
+        ],
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("ht-employee_number-err") && r.body.contains("ht-ssn-err"));
+    assert!(!r.body.contains("000-12-3456"));
+}
