@@ -107,17 +107,8 @@ impl Filters {
             Some(Ok(t)) => Some(t),
             None => None,
         };
-        let before_seq = match nonempty(self.before.as_ref()).map(|b| b.parse::<u64>()) {
-            Some(Ok(b)) => Some(b),
-            Some(Err(_)) => {
-                errs.push((
-                    "f-actor",
-                    "The page link is broken; start again.".to_owned(),
-                ));
-                None
-            }
-            None => None,
-        };
+        // A paging link the person did not type: a broken one just starts from the newest.
+        let before_seq = nonempty(self.before.as_ref()).and_then(|b| b.parse::<u64>().ok());
         if !errs.is_empty() {
             return Err(errs);
         }
