@@ -68,10 +68,11 @@ async fn users_page(
     created: Created,
     kept: Option<&FormFields>,
 ) -> Response {
-    let users = match v.list_users(&s.principal, ctx).await {
+    let mut users = match v.list_users(&s.principal, ctx).await {
         Ok(u) => u,
         Err(e) => return error_page(s, &e),
     };
+    users.sort_by(|a, b| a.username.cmp(&b.username));
     let refused = match &created {
         Created::Refused(f) => f.as_slice(),
         _ => &[],
