@@ -123,6 +123,40 @@ async fn users_page(
                 }
             }
         }
+        section.card aria-labelledby="new-user-h" {
+            h2 id="new-user-h" { "Create user" }
+            @if let Some(m) = err("") { (notice(m, true)) }
+            form method="post" action="/ui/users" {
+                (csrf_field(s))
+                (field("nu-username", "username", "Username", "text", &keep("username"), None))
+                div.field {
+                    label for="nu-role" { "Role" }
+                    select id="nu-role" name="role" aria-invalid=[err("role").map(|_| "true")]
+                        aria-describedby=[err("role").map(|_| "nu-role-err")] {
+                        (role_options(&kept_role))
+                    }
+                    @if let Some(m) = err("role") { p.field-error id="nu-role-err" { (m) } }
+                }
+                div.field {
+                    label for="nu-kind" { "Account type" }
+                    select id="nu-kind" name="kind" aria-describedby=[err("kind").map(|_| "nu-kind-err")] {
+                        @if kept_kind == "service" {
+                            option value="human" { "Human" }
+                            option value="service" selected { "Service" }
+                        } @else {
+                            option value="human" selected { "Human" }
+                            option value="service" { "Service" }
+                        }
+                    }
+                    @if let Some(m) = err("kind") { p.field-error id="nu-kind-err" { (m) } }
+                }
+                (field("nu-password", "password", "Password", "password", "",
+                    Some("For human users; at least 8 characters. Leave empty to generate one (shown once). A service account gets a generated client secret instead.")))
+                (field("nu-employee_id", "employee_id", "Linked employee id", "text", &keep("employee_id"),
+                    Some("Optional: the employee record of the person behind this user")))
+                button type="submit" { "Create user" }
+            }
+        }
         div.table-wrap {
             table {
                 caption { (users.len()) " users" }
@@ -175,40 +209,6 @@ async fn users_page(
                         }
                     }
                 }
-            }
-        }
-        section.card aria-labelledby="new-user-h" {
-            h2 id="new-user-h" { "Create user" }
-            @if let Some(m) = err("") { (notice(m, true)) }
-            form method="post" action="/ui/users" {
-                (csrf_field(s))
-                (field("nu-username", "username", "Username", "text", &keep("username"), None))
-                div.field {
-                    label for="nu-role" { "Role" }
-                    select id="nu-role" name="role" aria-invalid=[err("role").map(|_| "true")]
-                        aria-describedby=[err("role").map(|_| "nu-role-err")] {
-                        (role_options(&kept_role))
-                    }
-                    @if let Some(m) = err("role") { p.field-error id="nu-role-err" { (m) } }
-                }
-                div.field {
-                    label for="nu-kind" { "Account type" }
-                    select id="nu-kind" name="kind" aria-describedby=[err("kind").map(|_| "nu-kind-err")] {
-                        @if kept_kind == "service" {
-                            option value="human" { "Human" }
-                            option value="service" selected { "Service" }
-                        } @else {
-                            option value="human" selected { "Human" }
-                            option value="service" { "Service" }
-                        }
-                    }
-                    @if let Some(m) = err("kind") { p.field-error id="nu-kind-err" { (m) } }
-                }
-                (field("nu-password", "password", "Password", "password", "",
-                    Some("For human users; at least 8 characters. Leave empty to generate one (shown once). A service account gets a generated client secret instead.")))
-                (field("nu-employee_id", "employee_id", "Linked employee id", "text", &keep("employee_id"),
-                    Some("Optional: the employee record of the person behind this user")))
-                button type="submit" { "Create user" }
             }
         }
     };
