@@ -25,13 +25,22 @@ pub(super) fn router() -> OpenApiRouter<Vault> {
 
 /// Field order as the contract lists it (a `json!` map would sort the keys).
 #[derive(serde::Serialize, ToSchema)]
-#[schema(as = AuditPage, description = "One page of audit entries, oldest first.")]
+#[schema(
+    as = AuditPage,
+    description = "One page of audit entries, oldest first (newest first with `order=desc`)."
+)]
 struct Page<'a> {
     #[schema(value_type = Vec<AuditEntry>)]
     entries: &'a [AuditEntry],
-    /// Pass as `after_seq` for the next page; null when there is none.
+    /// Pass as `after_seq` for the next page; null when there is none (always null with
+    /// `order=desc`).
     #[schema(required)]
     next_after_seq: Option<u64>,
+    /// Only with `order=desc`: pass as `before_seq` for the next (older) page; null when there
+    /// is none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<u64>)]
+    next_before_seq: Option<Option<u64>>,
 }
 
 /// `GET /v1/audit` filters, all optional and combined with AND.
@@ -55,6 +64,16 @@ struct Params {
     /// Entries after this `seq` (exclusive).
     #[param(value_type = Option<u64>)]
     after_seq: Option<String>,
+    /// Entries before this `seq` (exclusive): the next older page with `order=desc`.
+    #[param(value_type = Option<u64>)]
+    before_seq: Option<String>,
+    /// Entries with this outcome: `success`, `denied` or `error`.
+    #[param(pattern = "^(success|denied|error)$")]
+    outcome: Option<String>,
+    /// `asc` (default: oldest first, paged by `after_seq`) or `desc` (newest first, paged by
+    /// `before_seq`).
+    #[param(pattern = "^(asc|desc)$")]
+    order: Option<String>,
     /// Page size, 1–1000 (default 100).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     limit: Option<String>,
@@ -72,7 +91,7 @@ fn instant(name: &str, v: Option<String>) -> Result<Option<String>, ServiceError
     .transpose()
 }
 
-/// Read the audit log, oldest first (roles `auditor`, `security`).
+/// Read the audit log, oldest first or newest first (roles `auditor`, `security`).
 ///
 /// Reading the log is not itself audited; a denied attempt is.
 #[utoipa::path(
@@ -99,12 +118,14 @@ async fn list(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let query = audit_query(q.as_deref());
+    let descending = query.as_ref().is_ok_and(|q| q.descending);
     let page = v.query_audit(&p, &ctx, query).await?;
     Ok(json(
         StatusCode::OK,
         &Page {
             entries: &page.entries,
             next_after_seq: page.next_after_seq,
+            next_before_seq: descending.then_some(page.next_before_seq),
         },
     ))
 }
@@ -130,6 +151,26 @@ fn audit_query(q: Option<&str>) -> Result<AuditQuery, ServiceError> {
             .parse::<u64>()
             .map_err(|_| ServiceError::invalid("after_seq", "must be a non-negative integer"))?,
     };
+    let before_seq =
+        match q.before_seq.as_deref() {
+            None => None,
+            Some(s) => Some(s.parse::<u64>().map_err(|_| {
+                ServiceError::invalid("before_seq", "must be a non-negative integer")
+            })?),
+        };
+    if let Some(o) = q.outcome.as_deref()
+        && !matches!(o, "success" | "denied" | "error")
+    {
+        return Err(ServiceError::invalid(
+            "outcome",
+            "must be success, denied or error",
+        ));
+    }
+    let descending = match q.order.as_deref() {
+        None | Some("asc") => false,
+        Some("desc") => true,
+        Some(_) => return Err(ServiceError::invalid("order", "must be asc or desc")),
+    };
     if let Some(a) = q.action.as_deref()
         && crate::audit::Action::parse(a).is_none()
     {
@@ -145,6 +186,9 @@ fn audit_query(q: Option<&str>) -> Result<AuditQuery, ServiceError> {
         since: instant("since", q.since)?,
         until: instant("until", q.until)?,
         after_seq,
+        before_seq,
+        outcome: q.outcome,
+        descending,
         limit,
     })
 }

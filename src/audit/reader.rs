@@ -2,7 +2,8 @@
 //! batch being written is never shown before it is durable.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::Path;
 
 use super::entry::{AuditEntry, EntryRef};
 use super::segment::SegmentDir;
@@ -22,6 +23,12 @@ pub struct AuditQuery {
     pub until: Option<String>,
     /// Only entries with `seq > after_seq`.
     pub after_seq: u64,
+    /// Only entries with `seq < before_seq`.
+    pub before_seq: Option<u64>,
+    /// Exact outcome name (`success`, `denied`, `error`).
+    pub outcome: Option<String>,
+    /// Newest first (the page starts at the highest matching `seq`).
+    pub descending: bool,
     /// Page size.
     pub limit: usize,
 }
@@ -29,10 +36,13 @@ pub struct AuditQuery {
 /// One page of results.
 #[derive(Debug, Clone)]
 pub struct QueryPage {
-    /// Matching entries, ascending.
+    /// Matching entries, ascending (descending for a descending query).
     pub entries: Vec<AuditEntry>,
-    /// Pass as `after_seq` for the next page; `None` when the head was reached.
+    /// Ascending: pass as `after_seq` for the next page; `None` when the head was reached.
     pub next_after_seq: Option<u64>,
+    /// Descending: pass as `before_seq` for the next (older) page; `None` when entry 1 (or
+    /// `after_seq`) was reached.
+    pub next_before_seq: Option<u64>,
 }
 
 /// Entries scanned per request at most, so one query cannot pin a core on a huge log; the page
@@ -56,6 +66,11 @@ impl AuditQuery {
     fn matches(&self, e: &EntryRef<'_>) -> bool {
         if let Some(a) = &self.action
             && e.action != a.as_str()
+        {
+            return false;
+        }
+        if let Some(o) = &self.outcome
+            && e.outcome != o.as_str()
         {
             return false;
         }
@@ -141,13 +156,15 @@ impl AuditReader {
 
     /// One page of `GET /v1/audit`, among entries up to `head_seq` (the committed head).
     pub fn query(&self, q: &AuditQuery, head_seq: u64) -> io::Result<QueryPage> {
+        let upto = match q.before_seq {
+            Some(b) => head_seq.min(b.saturating_sub(1)),
+            None => head_seq,
+        };
         let mut entries = Vec::new();
-        let mut last_seen = q.after_seq;
         let mut scanned = 0u64;
         let mut full = false;
-        self.scan(q.after_seq, head_seq, |e| {
+        let mut visit = |e: EntryRef<'_>| {
             scanned += 1;
-            last_seen = e.seq;
             if q.matches(&e) {
                 entries.push(e.into_owned());
                 if entries.len() >= q.limit {
@@ -156,8 +173,26 @@ impl AuditReader {
                 }
             }
             scanned < SCAN_BUDGET
+        };
+        if q.descending {
+            let mut last_seen = upto.saturating_add(1);
+            self.scan_rev(q.after_seq, upto, |e| {
+                last_seen = e.seq;
+                visit(e)
+            })?;
+            let more = last_seen > q.after_seq + 1 && (full || scanned >= SCAN_BUDGET);
+            return Ok(QueryPage {
+                entries,
+                next_after_seq: None,
+                next_before_seq: more.then_some(last_seen),
+            });
+        }
+        let mut last_seen = q.after_seq;
+        self.scan(q.after_seq, upto, |e| {
+            last_seen = e.seq;
+            visit(e)
         })?;
-        let next_after_seq = if last_seen < head_seq && (full || scanned >= SCAN_BUDGET) {
+        let next_after_seq = if last_seen < upto && (full || scanned >= SCAN_BUDGET) {
             Some(last_seen)
         } else {
             None
@@ -165,7 +200,57 @@ impl AuditReader {
         Ok(QueryPage {
             entries,
             next_after_seq,
+            next_before_seq: None,
         })
+    }
+
+    /// Visits entries with `after < seq <= upto` newest first until `f` returns false, reading
+    /// each segment backwards in blocks (a page near the head costs a few blocks, not the log).
+    pub fn scan_rev(
+        &self,
+        after: u64,
+        upto: u64,
+        mut f: impl FnMut(EntryRef<'_>) -> bool,
+    ) -> io::Result<()> {
+        if after >= upto {
+            return Ok(());
+        }
+        let segments = self.dir.list()?;
+        for (first, path) in segments.iter().rev() {
+            if *first > upto {
+                continue;
+            }
+            let mut stop = false;
+            lines_rev(path, |line| {
+                let seq = match quick_seq(line) {
+                    Some(s) => s,
+                    None => match serde_json::from_slice::<EntryRef<'_>>(line) {
+                        Ok(e) => e.seq,
+                        Err(_) => return true,
+                    },
+                };
+                if seq > upto {
+                    return true;
+                }
+                if seq <= after {
+                    stop = true;
+                    return false;
+                }
+                let Ok(e) = serde_json::from_slice::<EntryRef<'_>>(line) else {
+                    return true;
+                };
+                if f(e) {
+                    true
+                } else {
+                    stop = true;
+                    false
+                }
+            })?;
+            if stop || *first <= after + 1 {
+                return Ok(());
+            }
+        }
+        Ok(())
     }
 
     /// Every entry with `seq` in `after+1..=upto`, owned (for the monitor's catch-up).
@@ -176,6 +261,70 @@ impl AuditReader {
             out.len() < max
         })?;
         Ok(out)
+    }
+}
+
+/// Block size of the backward reader.
+const REV_BLOCK: u64 = 64 * 1024;
+
+/// Calls `f` with each complete line of `path` (without its `\n`), last line first, until `f`
+/// returns false. A torn last line (no `\n`) is skipped: it is not an entry yet.
+fn lines_rev(path: &Path, mut f: impl FnMut(&[u8]) -> bool) -> io::Result<()> {
+    let mut file = File::open(path)?;
+    let mut pos = file.metadata()?.len();
+    // Bytes after `pos` not yet handed out: a line's start that lies in an earlier block.
+    let mut carry: Vec<u8> = Vec::new();
+    let mut torn_tail_dropped = false;
+    loop {
+        let n = REV_BLOCK.min(pos);
+        pos -= n;
+        let mut data = vec![0u8; usize::try_from(n).unwrap_or(0)];
+        file.seek(SeekFrom::Start(pos))?;
+        file.read_exact(&mut data)?;
+        data.extend_from_slice(&carry);
+        if !torn_tail_dropped {
+            match data.iter().rposition(|&b| b == b'\n') {
+                Some(i) => {
+                    data.truncate(i + 1);
+                    torn_tail_dropped = true;
+                }
+                None if pos == 0 => return Ok(()),
+                None => {
+                    carry = data;
+                    continue;
+                }
+            }
+        }
+        // `data` ends with a newline; hand out lines from the end.
+        let mut end = data.len();
+        loop {
+            if end == 0 {
+                carry.clear();
+                break;
+            }
+            match data[..end - 1].iter().rposition(|&b| b == b'\n') {
+                Some(i) => {
+                    if !f(&data[i + 1..end - 1]) {
+                        return Ok(());
+                    }
+                    end = i + 1;
+                }
+                None if pos == 0 => {
+                    if !f(&data[..end - 1]) {
+                        return Ok(());
+                    }
+                    return Ok(());
+                }
+                None => {
+                    data.truncate(end);
+                    carry = data;
+                    break;
+                }
+            }
+        }
+        if pos == 0 {
+            return Ok(());
+        }
     }
 }
 
@@ -339,5 +488,120 @@ mod tail_tests {
             "crosses the segment boundary in order"
         );
         assert_eq!(tail.next_seq(), 9, "the partial entry is not consumed");
+    }
+}
+
+#[cfg(test)]
+mod rev_tests {
+    use super::*;
+    use crate::audit::{Action, Actor, GENESIS_HASH, NewEntry, Outcome};
+
+    /// `n` entries from `first` in one segment (every third denied), optionally a torn tail.
+    fn segment(dir: &SegmentDir, first: u64, n: u64, prev: &mut String, torn: bool) {
+        let mut out = Vec::new();
+        let mut scratch = Vec::new();
+        for seq in first..first + n {
+            let outcome = if seq % 3 == 0 {
+                Outcome::Denied
+            } else {
+                Outcome::Success
+            };
+            let mut e = NewEntry::new(Actor::default(), Action::EmployeeRead, outcome);
+            // Long reasons so that entries straddle the backward reader's blocks.
+            e.reason = Some("r".repeat(usize::try_from(seq % 700).unwrap()));
+            let e = e.seal(seq, "2026-01-01T00:00:00.000000Z", prev, &mut scratch);
+            *prev = e.hash.to_string();
+            out.extend_from_slice(serde_json::to_string(&e).unwrap().as_bytes());
+            out.push(b'\n');
+        }
+        if torn {
+            out.extend_from_slice(b"{\"seq\":99999,\"ts\"");
+        }
+        std::fs::write(dir.segment_path(first), out).unwrap();
+    }
+
+    fn log() -> (tempfile::TempDir, AuditReader) {
+        let t = tempfile::tempdir().unwrap();
+        let dir = SegmentDir::new(t.path());
+        let mut prev = GENESIS_HASH.to_owned();
+        segment(&dir, 1, 700, &mut prev, false);
+        segment(&dir, 701, 600, &mut prev, true);
+        (t, AuditReader::new(dir))
+    }
+
+    #[test]
+    fn backwards_is_forwards_reversed_across_blocks_and_segments() {
+        let (_t, r) = log();
+        let mut fwd = Vec::new();
+        r.scan(0, 1300, |e| {
+            fwd.push(e.seq);
+            true
+        })
+        .unwrap();
+        let mut rev = Vec::new();
+        r.scan_rev(0, 1300, |e| {
+            rev.push(e.seq);
+            true
+        })
+        .unwrap();
+        assert_eq!(fwd.len(), 1300);
+        fwd.reverse();
+        assert_eq!(rev, fwd, "the torn tail is not an entry");
+        let mut some = Vec::new();
+        r.scan_rev(650, 720, |e| {
+            some.push(e.seq);
+            true
+        })
+        .unwrap();
+        assert_eq!(some, (651..=720).rev().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn descending_pages_chain_through_before_seq() {
+        let (_t, r) = log();
+        let q = AuditQuery {
+            outcome: Some("denied".into()),
+            descending: true,
+            limit: 100,
+            ..AuditQuery::default()
+        };
+        let mut seen = Vec::new();
+        let mut before = None;
+        loop {
+            let page = r
+                .query(
+                    &AuditQuery {
+                        before_seq: before,
+                        ..q.clone()
+                    },
+                    1250,
+                )
+                .unwrap();
+            seen.extend(page.entries.iter().map(|e| e.seq));
+            assert!(page.next_after_seq.is_none());
+            match page.next_before_seq {
+                Some(b) => before = Some(b),
+                None => break,
+            }
+        }
+        let want: Vec<u64> = (1..=1250).rev().filter(|s| s % 3 == 0).collect();
+        assert_eq!(
+            seen, want,
+            "every denied entry up to the head, newest first, once"
+        );
+        let asc = r
+            .query(
+                &AuditQuery {
+                    outcome: Some("success".into()),
+                    before_seq: Some(10),
+                    limit: 100,
+                    ..AuditQuery::default()
+                },
+                1250,
+            )
+            .unwrap();
+        let got: Vec<u64> = asc.entries.iter().map(|e| e.seq).collect();
+        assert_eq!(got, vec![1, 2, 4, 5, 7, 8]);
+        assert!(asc.next_after_seq.is_none());
     }
 }

@@ -404,6 +404,8 @@ async fn open_parts(
             lookups: Default::default(),
             write_locks: Default::default(),
             webhook_wake: tokio::sync::Notify::new(),
+            audit_hours: Default::default(),
+            last_verify: Default::default(),
             store,
             keys,
             audit,

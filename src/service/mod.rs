@@ -45,7 +45,7 @@ use crate::model::{EmployeeId, Role, UserId, UserKind};
 use crate::store::Store;
 
 pub use alerts::{AlertFilter, AlertPatch, AlertView, RiskRow};
-pub use audit_log::{AuditCheckpoint, VerifyReport};
+pub use audit_log::{AuditCheckpoint, AuditHours, CHART_HOURS, VerifyReport};
 pub use console::{ConsoleSession, SessionEnded};
 pub use error::ServiceError;
 pub use flags::{FlagView, NewFlag};
@@ -64,7 +64,7 @@ pub use records::{
 };
 pub use recover::Recovered;
 pub use session::TokenGrant;
-pub use users::{NewUser, UserPatch, UserView};
+pub use users::{NewUser, UserPatch, UserView, generate_password};
 
 /// Starts the monitor, the webhook sender and periodic housekeeping (termination flags that
 /// became effective, expired revocations).
@@ -192,6 +192,10 @@ pub(crate) struct Inner {
     /// One writer at a time per record and per unique value (see `records::WriteLocks`).
     pub(crate) write_locks: records::WriteLocks,
     pub(crate) webhook_wake: tokio::sync::Notify,
+    /// Audited requests per hour and outcome, counted incrementally (the console's chart).
+    pub(crate) audit_hours: parking_lot::Mutex<audit_log::HourCache>,
+    /// The last whole-chain verification on this node (when, and what it found).
+    pub(crate) last_verify: parking_lot::Mutex<Option<(String, VerifyReport)>>,
     /// Held for the life of the process: one vault, one server.
     pub(crate) _lock: std::fs::File,
 }

@@ -66,6 +66,11 @@ pub struct UserView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, format = Password)]
     pub client_secret: Option<String>,
+    /// When the user was created (RFC 3339). Not part of the API's JSON (the contract fixes
+    /// its keys); the console's users table shows it.
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub created_at: String,
 }
 
 impl std::fmt::Debug for UserView {
@@ -93,8 +98,15 @@ impl UserView {
             employee_id: u.employee_id.map(|e| e.to_string()),
             enabled: u.enabled,
             client_secret: None,
+            created_at: crate::clock::rfc3339(u.created_at),
         }
     }
+}
+
+/// A strong random password (the same generator as a service account's secret), for a console
+/// admin who leaves a new human user's password empty.
+pub fn generate_password() -> Result<SecretString, ServiceError> {
+    crate::crypto::generate_secret().map_err(|_| ServiceError::Internal)
 }
 
 impl Vault {

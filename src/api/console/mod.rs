@@ -12,13 +12,16 @@
 //! - sensitive values submitted in a form are never written back into a page.
 
 mod assets;
+mod audit;
 mod employees;
 mod form;
 mod import;
 mod layout;
+mod monitor;
 mod record;
 mod reveal;
 mod session;
+mod users;
 
 use axum::Router;
 use axum::extract::Request;
@@ -44,6 +47,9 @@ pub(super) fn router() -> Router<Vault> {
         .merge(employees::router())
         .merge(record::router())
         .merge(import::router())
+        .merge(audit::router())
+        .merge(monitor::router())
+        .merge(users::router())
         .route(
             "/ui/{*rest}",
             get(layout::not_found).post(layout::not_found),
