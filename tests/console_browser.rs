@@ -65,7 +65,7 @@ fn w() -> &'static Shared {
 
 /// Screenshots go to `docs/screenshots/` only when `HRVAULT_SCREENSHOTS=1`.
 fn maybe_screenshot(b: &Browser, name: &str) {
-    if std::env::var("HRVAULT_SCREENSHOTS").as_deref() == Ok("1") {
+    if screenshots() {
         let p = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("docs/screenshots")
             .join(format!("{name}.png"));
@@ -76,6 +76,41 @@ fn maybe_screenshot(b: &Browser, name: &str) {
             p.display()
         );
     }
+}
+
+/// Whether this run refreshes docs/screenshots/.
+fn screenshots() -> bool {
+    std::env::var("HRVAULT_SCREENSHOTS").as_deref() == Ok("1")
+}
+
+/// For the screenshots only: a few records and an open alert, so the pages are not empty.
+fn seed_for_screenshots(w: &Shared) {
+    let c = w.c();
+    for (first, last, dept, title) in [
+        ("Ada", "Lovelace", "R&D", "Engineer"),
+        ("Grace", "Hopper", "R&D", "Rear Admiral"),
+        ("Katherine", "Johnson", "Support", "Mathematician"),
+        ("Alan", "Turing", "IT Operations/InfoSec", "Cryptanalyst"),
+    ] {
+        let mut d = draft();
+        d["first_name"] = json!(first);
+        d["last_name"] = json!(last);
+        d["department"] = json!(dept);
+        d["job_title"] = json!(title);
+        create_employee(c, &w.staff.hr.token, &d);
+    }
+    let decoy = c
+        .post("/v1/honeytokens")
+        .token(&w.staff.security.token)
+        .json(&draft())
+        .send();
+    let decoy = decoy.expect(201).json();
+    let reader = create_user(c, &w.staff.admin.token, "hr-curious", "hr");
+    c.get(&format!("/v1/employees/{}", decoy["id"].as_str().unwrap()))
+        .token(&reader.token)
+        .send()
+        .expect(200);
+    wait_for_alert(w, "honeytoken_access", &reader.username);
 }
 
 /// Signs in through the sign-in page as a person would; waits until it has left it.
@@ -148,6 +183,9 @@ fn each_role_signs_in_to_exactly_its_links() {
     let Some(b) = browser() else { return };
     let w = w();
     let base = &w.server.base;
+    if screenshots() {
+        seed_for_screenshots(w);
+    }
     for (role, links, landing, main) in [
         (
             "hr",
