@@ -190,7 +190,13 @@ pub fn browser() -> Option<Browser> {
                 "CI=true but the browser tests cannot run (need {CHROMIUM} and {CHROMEDRIVER}, \
                  see .ci/run): {why}"
             );
-            eprintln!("SKIPPED (no chromium/chromedriver): {why}");
+            // Straight to the process's stderr: the test harness captures `eprintln!` of a
+            // passing test, and a skip must be seen.
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED (no chromium/chromedriver): {}: {why}",
+                std::thread::current().name().unwrap_or("a browser test")
+            );
             None
         }
     }
