@@ -340,10 +340,14 @@ fn a_reveal_needs_a_reason_and_shows_the_values_with_the_reason_audited() {
     assert!(shown.body.contains("data-countdown"));
     assert!(shown.body.contains("000123456789"));
     assert!(
+        !shown.body.contains("http-equiv=\"refresh\""),
+        "no timed redirect (WCAG 2.2.1)"
+    );
+    assert!(
         shown
             .body
-            .contains(&format!("content=\"61;url=/ui/employees/{id}\"")),
-        "meta refresh back to the record"
+            .contains(&format!("href=\"/ui/employees/{id}\">Hide now")),
+        "a way to hide the values at once"
     );
     assert_eq!(shown.header("pragma"), Some("no-cache"));
     assert_eq!(shown.header("cache-control"), Some("no-store"));

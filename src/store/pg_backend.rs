@@ -53,6 +53,9 @@ const MIGRATIONS: &[&str] = &[
         (1, 0, '0000000000000000000000000000000000000000000000000000000000000000', '')",
 ];
 
+/// A key and its value.
+type KvPair = (Vec<u8>, Vec<u8>);
+
 /// Rows fetched per round trip of a range scan.
 const PAGE: i64 = 512;
 
@@ -240,7 +243,7 @@ impl PgBackend {
         from: Vec<u8>,
         after: bool,
         end: Option<Vec<u8>>,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<Vec<KvPair>, StoreError> {
         let pool = self.pool();
         let t = tree_id(tree);
         self.block(async move {
@@ -462,7 +465,7 @@ struct Pages<'a> {
     /// Where the next page starts (`true`: exclusive); `None` when the last page was short.
     next: Option<(Vec<u8>, bool)>,
     end: Option<Vec<u8>>,
-    buf: std::collections::VecDeque<(Vec<u8>, Vec<u8>)>,
+    buf: std::collections::VecDeque<KvPair>,
 }
 
 impl Iterator for Pages<'_> {

@@ -1,7 +1,8 @@
 //! **Reveal**: the record page's form and `POST /ui/employees/{id}/reveal`, which calls the
 //! service's `reveal` (audited with the fields and the reason) and shows the values for
-//! `console.reveal_seconds`, after which `console.js` masks them again and a
-//! `<meta http-equiv="refresh">` goes back to the record page for browsers without script.
+//! `console.reveal_seconds`, after which `console.js` masks them again. There is no timed
+//! `<meta http-equiv="refresh">` fallback: a timed redirect fails WCAG 2.2.1 (axe's
+//! `meta-refresh` rule), and the page is `no-store`, so leaving it ("Hide now") is final.
 //!
 //! The plaintext is parsed from the service's zeroizing buffer into zeroizing types, and the page
 //! that holds it is handed to hyper as a zeroizing buffer too.
@@ -124,10 +125,9 @@ fn secret(value: &str, mask: &str) -> Markup {
 /// The head and the content of the page of revealed values.
 fn shown_parts(id: &str, seconds: u64, shown: &Shown) -> (Markup, Markup) {
     let back = format!("/ui/employees/{id}");
-    let refresh = format!("{};url={back}", seconds + 1);
     let none = html! { span.hint { "None on file" } };
     (
-        html! { meta http-equiv="refresh" content=(refresh); },
+        html! {},
         html! {
             div.card data-reveal-seconds=(seconds) data-revealed="true" {
                 p data-countdown role="status" { "Shown for " (seconds) " seconds, then masked again." }
@@ -175,7 +175,7 @@ fn shown_parts(id: &str, seconds: u64, shown: &Shown) -> (Markup, Markup) {
                     }
                 }
             }
-            p { "This page is not stored by your browser. " a href=(back) { "Back to the record" } }
+            p.actions { a.button href=(back) { "Hide now" } span.hint { "This page is not stored by your browser." } }
         },
     )
 }
@@ -250,7 +250,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_revealed_value_carries_its_mask_and_the_page_goes_back_after_n_plus_one_seconds() {
+    fn each_revealed_value_carries_its_mask_and_the_page_has_no_timed_redirect() {
         let shown: Shown = serde_json::from_str(
             r#"{"ssn":"123-45-6789","date_of_birth":"1990-04-01",
                 "home_address":{"line1":"1 Main St","line2":null,"city":"Springfield","state":"IL","postal_code":"62701","country":"US"},
@@ -258,10 +258,7 @@ mod tests {
         )
         .unwrap();
         let (head, content) = shown_parts("abc", 60, &shown);
-        assert_eq!(
-            head.into_string(),
-            r#"<meta http-equiv="refresh" content="61;url=/ui/employees/abc">"#
-        );
+        assert_eq!(head.into_string(), "", "no timed refresh (WCAG 2.2.1)");
         let html = content.into_string();
         assert!(html.contains(r#"data-reveal-seconds="60""#));
         assert!(html.contains(r#"<p data-countdown role="status">"#));
