@@ -249,9 +249,12 @@ impl Server {
                 let rest = err
                     .split(&format!("hrvault listening on {scheme}://"))
                     .nth(1)?;
-                Some((*scheme, rest))
+                // Only a whole line: the file may be read while the server is writing it
+                // (seen: `127.0.0.1` without its port).
+                let (line, _) = rest.split_once('\n')?;
+                Some((*scheme, line))
             }) {
-                break (scheme, rest.lines().next().unwrap_or("").trim().to_owned());
+                break (scheme, rest.trim().to_owned());
             }
             // The CLI reports a start-up failure as `error: ...` and exits; don't wait it out.
             let failed = err
