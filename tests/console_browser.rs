@@ -49,6 +49,15 @@ fn harness_finds_fields_by_label_and_runs_axe() {
             .starts_with("https://")
     );
     b.wait_for_text("Form");
+    // Without a CSP an inline script runs (the console's pages are checked for the opposite).
+    let ran = b.execute(
+        "const s = document.createElement('script');
+         s.textContent = 'window.__inlineRan = true;';
+         document.head.appendChild(s);
+         return window.__inlineRan === true;",
+        &[],
+    );
+    assert_eq!(ran, true);
     let v = b.axe_violations();
     assert!(v.iter().any(|v| v.starts_with("image-alt")), "{v:?}");
     assert!(b.screenshot().starts_with(b"\x89PNG"));
@@ -1141,6 +1150,16 @@ fn axe_finds_no_wcag_aa_violation_on_any_page() {
     b.goto(&format!("{base}/ui/login"));
     b.wait_for_text("Sign in");
     check(&b, "sign-in");
+    // WebDriver's scripts ran (axe loaded) while the page's own CSP holds: an inline script
+    // the page itself would carry does not run.
+    let ran = b.execute(
+        "const s = document.createElement('script');
+         s.textContent = 'window.__inlineRan = true;';
+         document.head.appendChild(s);
+         return window.__inlineRan === true;",
+        &[],
+    );
+    assert_eq!(ran, false, "the CSP blocks inline script in the page");
     // A failed sign-in shows its message.
     b.fill("Username", "nobody-here");
     b.fill("Password", "wrong-password-00");
