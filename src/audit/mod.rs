@@ -23,7 +23,7 @@ pub use entry::{
     checkpoint_message,
 };
 pub use export::{ExportFormat, export, ocsf_event};
-pub use reader::{AuditQuery, AuditReader, QueryPage, Tail};
+pub use reader::{AuditQuery, AuditReader, ChainLines, QueryPage, Tail};
 pub use scan::{Scan, TornTail};
 pub use segment::{Head, RecoveryReport, SegmentDir};
 pub use space::SpaceGuard;

@@ -49,10 +49,74 @@ pub struct QueryPage {
 /// then ends early with a `next_after_seq` to continue from.
 const SCAN_BUDGET: u64 = 250_000;
 
-/// Reads segment files.
-#[derive(Debug, Clone)]
+/// A chain kept as numbered lines somewhere other than this process's segment files: the
+/// database every node of a cluster appends to. Each line is exactly a segment file's line.
+pub trait ChainLines: Send + Sync {
+    /// Up to `limit` lines with `after < seq <= upto`, ascending (or highest first if
+    /// `descending`), as `(seq, line)`.
+    fn lines(
+        &self,
+        after: u64,
+        upto: u64,
+        limit: usize,
+        descending: bool,
+    ) -> io::Result<Vec<(u64, String)>>;
+}
+
+/// Lines fetched per round trip from a [`ChainLines`].
+const LINES_PAGE: usize = 1000;
+
+#[derive(Clone)]
+enum Source {
+    Segments(SegmentDir),
+    Lines(std::sync::Arc<dyn ChainLines>),
+}
+
+/// Reads the chain: segment files, or a shared chain's lines.
+#[derive(Clone)]
 pub struct AuditReader {
-    dir: SegmentDir,
+    source: Source,
+}
+
+impl std::fmt::Debug for AuditReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.source {
+            Source::Segments(d) => f.debug_tuple("AuditReader").field(d).finish(),
+            Source::Lines(_) => f.write_str("AuditReader(shared chain)"),
+        }
+    }
+}
+
+/// Visits the lines of `src` with `after < seq <= upto` in the given order until `f` says stop.
+fn scan_lines(
+    src: &dyn ChainLines,
+    after: u64,
+    upto: u64,
+    descending: bool,
+    mut f: impl FnMut(EntryRef<'_>) -> bool,
+) -> io::Result<()> {
+    let (mut lo, mut hi) = (after, upto);
+    while lo < hi {
+        let page = src.lines(lo, hi, LINES_PAGE, descending)?;
+        let full = page.len() == LINES_PAGE;
+        for (seq, line) in &page {
+            if descending {
+                hi = seq.saturating_sub(1);
+            } else {
+                lo = *seq;
+            }
+            let Ok(e) = serde_json::from_str::<EntryRef<'_>>(line) else {
+                continue;
+            };
+            if !f(e) {
+                return Ok(());
+            }
+        }
+        if !full {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// Reads the `seq` of a line written by the writer (`{"seq":N,...`) without a full parse.
@@ -102,7 +166,16 @@ impl AuditQuery {
 impl AuditReader {
     /// Reads `DATA_DIR/audit`.
     pub fn new(dir: SegmentDir) -> Self {
-        Self { dir }
+        Self {
+            source: Source::Segments(dir),
+        }
+    }
+
+    /// Reads a shared chain (cluster mode).
+    pub fn over(lines: std::sync::Arc<dyn ChainLines>) -> Self {
+        Self {
+            source: Source::Lines(lines),
+        }
     }
 
     /// Visits entries with `after < seq <= upto` in order until `f` returns false.
@@ -115,7 +188,11 @@ impl AuditReader {
         if after >= upto {
             return Ok(());
         }
-        let segments = self.dir.list()?;
+        let dir = match &self.source {
+            Source::Segments(d) => d,
+            Source::Lines(l) => return scan_lines(&**l, after, upto, false, f),
+        };
+        let segments = dir.list()?;
         let start = segments
             .iter()
             .rposition(|(first, _)| *first <= after + 1)
@@ -215,7 +292,11 @@ impl AuditReader {
         if after >= upto {
             return Ok(());
         }
-        let segments = self.dir.list()?;
+        let dir = match &self.source {
+            Source::Segments(d) => d,
+            Source::Lines(l) => return scan_lines(&**l, after, upto, true, f),
+        };
+        let segments = dir.list()?;
         for (first, path) in segments.iter().rev() {
             if *first > upto {
                 continue;
@@ -333,6 +414,8 @@ fn lines_rev(path: &Path, mut f: impl FnMut(&[u8]) -> bool) -> io::Result<()> {
 /// written is never seen.
 pub struct Tail {
     dir: SegmentDir,
+    /// A shared chain instead of segment files.
+    lines: Option<std::sync::Arc<dyn ChainLines>>,
     reader: Option<BufReader<File>>,
     next_seq: u64,
     line: Vec<u8>,
@@ -343,10 +426,18 @@ impl Tail {
     pub fn new(dir: SegmentDir, after: u64) -> Self {
         Self {
             dir,
+            lines: None,
             reader: None,
             next_seq: after + 1,
             line: Vec::with_capacity(1024),
         }
+    }
+
+    /// Follows a shared chain (cluster mode) after entry `after`.
+    pub fn over(lines: std::sync::Arc<dyn ChainLines>, after: u64) -> Self {
+        let mut t = Self::new(SegmentDir::new(""), after);
+        t.lines = Some(lines);
+        t
     }
 
     /// The sequence number the next entry will have.
@@ -391,6 +482,38 @@ impl Tail {
         mut f: impl FnMut(EntryRef<'_>),
     ) -> io::Result<usize> {
         let mut count = 0;
+        if let Some(src) = self.lines.clone() {
+            while count < max && self.next_seq <= upto {
+                let page = src.lines(
+                    self.next_seq - 1,
+                    upto,
+                    (max - count).min(LINES_PAGE),
+                    false,
+                )?;
+                if page.is_empty() {
+                    break;
+                }
+                for (seq, line) in &page {
+                    match serde_json::from_str::<EntryRef<'_>>(line) {
+                        Ok(e) if *seq == self.next_seq && e.seq == *seq => {
+                            self.next_seq += 1;
+                            count += 1;
+                            f(e);
+                        }
+                        _ => {
+                            return Err(io::Error::new(
+                                io::ErrorKind::InvalidData,
+                                format!(
+                                    "audit entry {} is unreadable or out of order",
+                                    self.next_seq
+                                ),
+                            ));
+                        }
+                    }
+                }
+            }
+            return Ok(count);
+        }
         while count < max && self.next_seq <= upto {
             if self.reader.is_none() && !self.open_at()? {
                 break;

@@ -10,13 +10,14 @@
 //! The store depends on `audit` here only for the entry type and the sink trait; `audit` knows
 //! nothing of PostgreSQL.
 
-use crate::audit::{ChainSink, CommitError, Head, NewEntry};
+use crate::audit::{ChainLines, ChainSink, CommitError, Head, NewEntry};
 use crate::clock::{SharedClock, rfc3339};
 
 use super::StoreError;
 use super::pg_backend::{Client, engine};
 
 /// The chain in `hrvault_audit`.
+#[derive(Clone)]
 pub struct PgChain {
     client: Client,
     clock: SharedClock,
@@ -40,30 +41,6 @@ impl PgChain {
                 seq: r.get::<_, i64>(0) as u64,
                 hash: r.get(1),
             })
-        })
-    }
-
-    /// Up to `limit` lines after `after_seq`, in seq order, as `(seq, line)`.
-    pub fn lines_after(
-        &self,
-        after_seq: u64,
-        limit: usize,
-    ) -> Result<Vec<(u64, String)>, StoreError> {
-        let pool = self.client.pool.clone();
-        let (after, limit) = (after_seq as i64, limit as i64);
-        self.client.block(async move {
-            let c = pool.get().await.map_err(engine)?;
-            let rows = c
-                .query(
-                    "SELECT seq, line FROM hrvault_audit WHERE seq > $1 ORDER BY seq LIMIT $2",
-                    &[&after, &limit],
-                )
-                .await
-                .map_err(engine)?;
-            Ok(rows
-                .into_iter()
-                .map(|r| (r.get::<_, i64>(0) as u64, r.get::<_, String>(1)))
-                .collect())
         })
     }
 
@@ -146,6 +123,41 @@ impl ChainSink for PgChain {
     }
 }
 
+impl ChainLines for PgChain {
+    fn lines(
+        &self,
+        after: u64,
+        upto: u64,
+        limit: usize,
+        descending: bool,
+    ) -> std::io::Result<Vec<(u64, String)>> {
+        let pool = self.client.pool.clone();
+        let (after, upto, limit) = (
+            i64::try_from(after).unwrap_or(i64::MAX),
+            i64::try_from(upto).unwrap_or(i64::MAX),
+            limit as i64,
+        );
+        let sql = if descending {
+            "SELECT seq, line FROM hrvault_audit WHERE seq > $1 AND seq <= $2 ORDER BY seq DESC LIMIT $3"
+        } else {
+            "SELECT seq, line FROM hrvault_audit WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3"
+        };
+        self.client
+            .block(async move {
+                let c = pool.get().await.map_err(engine)?;
+                let rows = c
+                    .query(sql, &[&after, &upto, &limit])
+                    .await
+                    .map_err(engine)?;
+                Ok(rows
+                    .into_iter()
+                    .map(|r| (r.get::<_, i64>(0) as u64, r.get::<_, String>(1)))
+                    .collect())
+            })
+            .map_err(|e: StoreError| std::io::Error::other(e.to_string()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -213,18 +225,34 @@ mod tests {
         );
         assert_eq!(sorted, (1..=2 * per_node).collect::<Vec<_>>(), "no gap");
         let chain = nodes[0].0.chain(clock.clone());
+        let head = chain.head().unwrap();
         let mut v = ChainVerifier::new();
-        let mut after = 0;
-        loop {
-            let page = chain.lines_after(after, 100).unwrap();
-            if page.is_empty() {
-                break;
-            }
-            for (seq, line) in page {
-                v.push_line(line.as_bytes()).unwrap();
-                after = seq;
-            }
+        for (_, line) in chain.lines(0, head.seq, 10_000, false).unwrap() {
+            v.push_line(line.as_bytes()).unwrap();
         }
+        // The reader other code uses sees the same chain, both ways, in pages.
+        let reader = crate::audit::AuditReader::over(Arc::new(chain.clone()));
+        let mut forward = Vec::new();
+        reader
+            .scan(0, head.seq, |e| {
+                forward.push(e.seq);
+                true
+            })
+            .unwrap();
+        let mut backward = Vec::new();
+        reader
+            .scan_rev(0, head.seq, |e| {
+                backward.push(e.seq);
+                true
+            })
+            .unwrap();
+        backward.reverse();
+        assert_eq!(forward, (1..=head.seq).collect::<Vec<_>>());
+        assert_eq!(backward, forward);
+        let mut tail = crate::audit::Tail::over(Arc::new(chain.clone()), 250);
+        let mut followed = 0;
+        while tail.read(head.seq, 64, |_| followed += 1).unwrap() > 0 {}
+        assert_eq!(followed, head.seq - 250);
         match v.finish() {
             Verdict::Intact { entries, head } => {
                 assert_eq!(entries, 2 * per_node);
