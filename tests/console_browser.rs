@@ -1340,3 +1340,123 @@ fn the_employees_list_searches_filters_and_pages() {
     assert_eq!(rows.len(), 1, "department and status: {rows:?}");
     assert!(rows[0].1.ends_with(ids[0].as_str()));
 }
+
+/// HR flags: security creates a flag in the form (Employee id, Kind, Effective date, Note), the
+/// API has it active; Clear in its row clears it.
+#[test]
+fn security_creates_and_clears_an_hr_flag() {
+    let Some(b) = browser() else { return };
+    let w = w();
+    let rec = api_employee(w);
+    let id = rec["id"].as_str().unwrap();
+    let sec = &w.staff.security;
+    sign_in(&b, &w.server.base, &sec.username, &sec.password);
+    b.link("HR flags").click();
+    b.wait_for_path("the HR flags page", |p| p.starts_with("/ui/flags"));
+    b.fill("Employee id", id);
+    b.choose("Kind", "layoff");
+    b.fill("Effective date", "2026-01-01");
+    b.fill("Note", "restructuring wave 2");
+    b.button("Create flag").click();
+    let flags = || {
+        w.c()
+            .get("/v1/hr-flags")
+            .token(&sec.token)
+            .send()
+            .expect(200)
+            .json()["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["employee_id"] == id)
+            .cloned()
+            .collect::<Vec<Value>>()
+    };
+    let created = poll(
+        "the flag in the API",
+        WAIT,
+        Duration::from_millis(50),
+        || flags().into_iter().find(|f| f["active"] == true),
+    );
+    assert_eq!(created["kind"], "layoff", "{created}");
+    assert_eq!(created["effective_date"], "2026-01-01", "{created}");
+    let flag_id = created["id"].as_str().unwrap();
+    let row = format!("//tr[td[normalize-space(.)={}]]", xpath_lit(id));
+    b.find("the flag's row", &row);
+    b.find(
+        "the flag's Clear button",
+        &format!("//form[contains(@action, '/ui/flags/{flag_id}/clear')]//button[normalize-space(.)='Clear']"),
+    )
+    .click();
+    poll(
+        "the flag cleared in the API",
+        WAIT,
+        Duration::from_millis(50),
+        || {
+            flags()
+                .iter()
+                .find(|f| f["id"] == flag_id)
+                .is_none_or(|f| f["active"] == false)
+                .then_some(())
+        },
+    );
+}
+
+/// Users, row by row: Disable, Enable, Change role and Delete user each do what the API says.
+#[test]
+fn admin_disables_enables_reroles_and_deletes_a_user() {
+    let Some(b) = browser() else { return };
+    let w = w();
+    let admin = &w.staff.admin;
+    let u = create_user(w.c(), &admin.token, "ui-row-ops", "hr");
+    let api_user = || {
+        w.c()
+            .get("/v1/users")
+            .token(&admin.token)
+            .send()
+            .expect(200)
+            .json()["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["id"] == u.id.as_str())
+            .cloned()
+    };
+    sign_in(&b, &w.server.base, &admin.username, &admin.password);
+    b.wait_for_path("the users page", |p| p.starts_with("/ui/users"));
+    let scope = format!("//form[contains(@action, '/ui/users/{}')]", u.id);
+    let press = |text: &str| {
+        b.find(
+            &format!("{text} in {}'s row", u.username),
+            &format!("{scope}//button[normalize-space(.)={}]", xpath_lit(text)),
+        )
+        .click();
+    };
+    let wait_api = |what: &str, ok: &dyn Fn(&Value) -> bool| {
+        poll(what, WAIT, Duration::from_millis(50), || {
+            api_user().filter(|x| ok(x)).map(drop)
+        });
+    };
+    press("Disable");
+    wait_api("disabled", &|x| x["enabled"] == false);
+    assert_eq!(
+        w.c().login_raw(&u.username, &u.password).status,
+        401,
+        "a disabled user cannot sign in"
+    );
+    press("Enable");
+    wait_api("enabled", &|x| x["enabled"] == true);
+    let select = b.find(
+        "the row's Role select",
+        &format!("({})[self::select]", Browser::field_xpath(&scope, "Role")),
+    );
+    select
+        .find("the auditor option", ".//option[@value='auditor']")
+        .click();
+    press("Change role");
+    wait_api("role auditor", &|x| x["role"] == "auditor");
+    press("Delete user");
+    poll("the user deleted", WAIT, Duration::from_millis(50), || {
+        api_user().is_none().then_some(())
+    });
+}
