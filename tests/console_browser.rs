@@ -1460,3 +1460,60 @@ fn admin_disables_enables_reroles_and_deletes_a_user() {
         api_user().is_none().then_some(())
     });
 }
+
+/// A honeytoken planted from the Alerts page is a decoy: hr lists it like any record, payroll
+/// does not, and reading it raises a critical honeytoken alert.
+#[test]
+fn security_plants_a_honeytoken_from_the_alerts_page() {
+    let Some(b) = browser() else { return };
+    let w = w();
+    let sec = &w.staff.security;
+    sign_in(&b, &w.server.base, &sec.username, &sec.password);
+    b.link("Alerts").click();
+    b.wait_for_path("the alerts page", |p| p.starts_with("/ui/alerts"));
+    let number = unique_number();
+    let scope = "//form[contains(@action, '/ui/alerts/honeytoken')]";
+    for (label, value) in [
+        ("Employee number", number.clone()),
+        ("First name", "Decoy".into()),
+        ("Last name", "Record".into()),
+        ("Hire date", "2026-01-05".into()),
+        ("SSN", unique_ssn()),
+        ("Date of birth", "1985-05-05".into()),
+    ] {
+        b.find(label, &Browser::field_xpath(scope, label))
+            .set(&value);
+    }
+    b.button("Create honeytoken").click();
+    b.wait_for_text(&format!("Honeytoken created: employee number {number}"));
+
+    let listed = |token: &str| {
+        let v = w
+            .c()
+            .get("/v1/employees?limit=500")
+            .token(token)
+            .send()
+            .expect(200)
+            .json();
+        v["employees"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["employee_number"] == number.as_str())
+            .cloned()
+    };
+    let decoy = listed(&w.staff.hr.token).expect("hr lists the decoy like any record");
+    assert!(
+        listed(&w.staff.payroll.token).is_none(),
+        "payroll never lists a decoy"
+    );
+    let reader = create_user(w.c(), &w.staff.admin.token, "hr-decoy-reader", "hr");
+    w.c()
+        .get(&format!("/v1/employees/{}", decoy["id"].as_str().unwrap()))
+        .token(&reader.token)
+        .send()
+        .expect(200);
+    let alert = wait_for_alert(w, "honeytoken_access", &reader.username);
+    assert_eq!(alert["severity"], "critical", "{alert}");
+    assert_eq!(alert["employee_id"], decoy["id"], "{alert}");
+}
