@@ -27,7 +27,8 @@ fn harness_finds_fields_by_label_and_runs_axe() {
 <form id="f"><label for="u">User name</label><input id="u" name="u">
 <label>Wrapped <input id="w" name="w" type="date"></label>
 <label for="s">Kind</label><select id="s"><option value="a">Alpha</option><option value="b">Beta</option></select>
-<button type="button" id="go">Go now</button></form>
+<button type="button" id="go">Go now</button>
+<label for="nf">Unmarked</label><input id="nf" style="outline: none"></form>
 <p><a href="https://example.invalid/">Elsewhere</a></p>
 <img src="x.png">
 </main></body></html>"#,
@@ -61,6 +62,12 @@ fn harness_finds_fields_by_label_and_runs_axe() {
     let v = b.axe_violations();
     assert!(v.iter().any(|v| v.starts_with("image-alt")), "{v:?}");
     assert!(b.screenshot().starts_with(b"\x89PNG"));
+    // Keyboard: Tab moves the focus; a control styled without a focus mark is seen as such.
+    let unmarked = b.field("Unmarked");
+    b.tab_to(&unmarked, 8);
+    assert_eq!(focus_mark(&b), None);
+    b.execute("document.getElementById('u').focus();", &[]);
+    assert!(focus_mark(&b).is_some(), "Chromium's own focus ring counts");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1516,4 +1523,92 @@ fn security_plants_a_honeytoken_from_the_alerts_page() {
     let alert = wait_for_alert(w, "honeytoken_access", &reader.username);
     assert_eq!(alert["severity"], "critical", "{alert}");
     assert_eq!(alert["employee_id"], decoy["id"], "{alert}");
+}
+
+/// How the focused element is marked: its outline or box shadow, `None` if it is not.
+fn focus_mark(b: &Browser) -> Option<String> {
+    let v = b.execute(
+        "const s = getComputedStyle(document.activeElement);
+         return [s.outlineStyle, s.outlineWidth, s.boxShadow];",
+        &[],
+    );
+    let (style, width, shadow) = (
+        v[0].as_str().unwrap_or(""),
+        v[1].as_str().unwrap_or(""),
+        v[2].as_str().unwrap_or(""),
+    );
+    if style != "none" && width != "0px" {
+        Some(format!("outline {style} {width}"))
+    } else if shadow != "none" {
+        Some(format!("box-shadow {shadow}"))
+    } else {
+        None
+    }
+}
+
+/// Usable without a mouse: from a fresh sign-in page, Tab reaches Username (visibly focused),
+/// typing, Tab, typing and Enter sign in; Tab and Enter follow a navigation link; on a record,
+/// Space ticks a Reveal checkbox, and Tab to Reveal and Enter reveal.
+#[test]
+fn the_console_works_from_the_keyboard() {
+    let Some(b) = browser() else { return };
+    let w = w();
+    let hr = &w.staff.hr;
+    let base = &w.server.base;
+    b.goto(&format!("{base}/ui/login"));
+    let user = b.field("Username");
+    b.tab_to(&user, 6);
+    assert!(
+        focus_mark(&b).is_some(),
+        "the focused Username field is not marked"
+    );
+    b.keys(&hr.username);
+    b.keys(&Browser::TAB.to_string());
+    assert!(
+        b.same(&b.focused(), &b.field("Password")),
+        "Tab goes to Password"
+    );
+    assert!(
+        focus_mark(&b).is_some(),
+        "the focused Password field is not marked"
+    );
+    b.keys(&format!("{}{}", hr.password, Browser::ENTER));
+    b.wait_for_path("past sign-in", |p| !p.starts_with("/ui/login"));
+
+    let new_hire = b.link("New hire");
+    b.tab_to(&new_hire, 12);
+    assert!(
+        focus_mark(&b).is_some(),
+        "the focused New hire link is not marked"
+    );
+    b.keys(&Browser::ENTER.to_string());
+    b.wait_for_path("the New hire form", |p| p.starts_with("/ui/employees/new"));
+
+    let rec = api_employee(w);
+    let id = rec["id"].as_str().unwrap();
+    b.goto(&format!("{base}/ui/employees/{id}"));
+    let ssn_box = b.field("SSN");
+    b.tab_to(&ssn_box, 40);
+    assert!(
+        focus_mark(&b).is_some(),
+        "the focused SSN checkbox is not marked"
+    );
+    b.keys(&Browser::SPACE.to_string());
+    assert!(ssn_box.selected(), "Space ticks the checkbox");
+    let reason = b.field("Reason");
+    b.tab_to(&reason, 10);
+    b.keys("keyboard-only review KB-1");
+    let button = b.button("Reveal");
+    b.tab_to(&button, 5);
+    assert!(
+        focus_mark(&b).is_some(),
+        "the focused Reveal button is not marked"
+    );
+    b.keys(&Browser::ENTER.to_string());
+    b.wait_for_path("the reveal result", |p| p.ends_with("/reveal"));
+    let full = reveal(w.c(), &hr.token, id, &["ssn"]).expect(200).json()["ssn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    b.wait_for_text(&full);
 }

@@ -600,6 +600,68 @@ impl Browser {
         )
     }
 
+    /// Presses keys on the keyboard, to whatever has the focus (W3C actions; `keys` may hold
+    /// WebDriver key codes such as `Browser::TAB`).
+    #[track_caller]
+    pub fn keys(&self, keys: &str) {
+        let mut actions = Vec::new();
+        for k in keys.chars() {
+            actions.push(json!({"type": "keyDown", "value": k.to_string()}));
+            actions.push(json!({"type": "keyUp", "value": k.to_string()}));
+        }
+        self.must(
+            "POST",
+            "actions",
+            Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]})),
+        );
+        let _ = self.cmd("DELETE", "actions", None);
+    }
+
+    /// WebDriver's Tab key.
+    pub const TAB: char = '\u{E004}';
+    /// WebDriver's Enter key.
+    pub const ENTER: char = '\u{E007}';
+    /// WebDriver's Space key.
+    pub const SPACE: char = '\u{E00D}';
+
+    /// The element that has the focus.
+    #[track_caller]
+    pub fn focused(&self) -> El<'_> {
+        let v = self.must("GET", "element/active", None);
+        El {
+            b: self,
+            id: v[ELEMENT].as_str().expect("an active element").to_owned(),
+        }
+    }
+
+    /// Whether two handles are the same element.
+    pub fn same(&self, a: &El<'_>, b: &El<'_>) -> bool {
+        self.execute(
+            "return arguments[0] === arguments[1];",
+            &[a.json(), b.json()],
+        ) == true
+    }
+
+    /// Presses Tab until `target` has the focus (at most `max` times); returns how many presses
+    /// it took, or panics naming where the focus went.
+    #[track_caller]
+    pub fn tab_to(&self, target: &El<'_>, max: usize) -> usize {
+        let mut path = Vec::new();
+        for n in 1..=max {
+            self.keys(&Self::TAB.to_string());
+            let f = self.focused();
+            if self.same(&f, target) {
+                return n;
+            }
+            path.push(self.execute(
+                "const e = arguments[0];
+                 return e.tagName + (e.id ? '#' + e.id : '') + ' ' + (e.innerText || e.value || '').slice(0, 30);",
+                &[f.json()],
+            ).as_str().unwrap_or("").to_owned());
+        }
+        panic!("{max} Tab presses did not reach the element; the focus went: {path:?}");
+    }
+
     /// The cookies the browser holds for the current page.
     pub fn cookies(&self) -> Vec<Value> {
         self.must("GET", "cookie", None)
