@@ -81,6 +81,9 @@ fn tree_id(t: Tree) -> i16 {
     }
 }
 
+/// One stored key and its value.
+type Pair = (Vec<u8>, Vec<u8>);
+
 /// The advisory-lock key of one stored key: 64 bits of SHA-256 (a collision only serialises two
 /// unrelated batches).
 fn lock_key(t: Tree, key: &[u8]) -> i64 {
@@ -241,7 +244,7 @@ impl PgBackend {
         from: Vec<u8>,
         after: bool,
         end: Option<Vec<u8>>,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<Vec<Pair>, StoreError> {
         let pool = self.pool();
         let t = tree_id(tree);
         self.block(async move {
