@@ -285,7 +285,7 @@ impl LoginLimiter {
     /// Makes sure this node tracks `key` in the shared window that began at `window_start`
     /// (remembering the user behind a username).
     fn touch(&self, key: SlotKey, user_id: Option<UserId>, window_start: i64) {
-        let _ = self.with_slot(key, window_start, |s| s.user_id = user_id.or(s.user_id));
+        self.with_slot(key, window_start, |s| s.user_id = user_id.or(s.user_id));
     }
 
     /// A refusal of `key` in the full shared window that began at `window_start`, coalesced in
@@ -525,10 +525,7 @@ mod tests {
         );
         drop(held); // all three failed
         assert!(l.try_at("alice", ip(1), at(59)).is_err());
-        assert!(
-            l.try_at("alice", ip(1), at(60)).is_ok(),
-            "a new window"
-        );
+        assert!(l.try_at("alice", ip(1), at(60)).is_ok(), "a new window");
         let ended = l.take_ended(at(60));
         assert_eq!(ended.len(), 1, "{ended:?}");
         assert_eq!(
@@ -579,10 +576,7 @@ mod tests {
         }
         assert_eq!(l.tracked().0, MAX_TRACKED);
         assert_eq!(l.digest("Alice"), l.digest("aLICE"));
-        assert_ne!(
-            l.digest("alice"),
-            node(8, 1, 1).digest("alice")
-        );
+        assert_ne!(l.digest("alice"), node(8, 1, 1).digest("alice"));
     }
 
     #[test]
@@ -595,10 +589,16 @@ mod tests {
         // The fourth attempt, on either node, is refused: 3 a minute across the cluster.
         let r = b.try_at("dave", ip(4), at(10)).unwrap_err();
         assert_eq!(r.kind, LimitKind::Username);
-        assert_eq!(r.limited.retry_after_secs, 50, "from the window's first attempt");
+        assert_eq!(
+            r.limited.retry_after_secs, 50,
+            "from the window's first attempt"
+        );
         assert!(r.first, "b's first refusal is audited at once");
         let r = a.try_at("dave", ip(4), at(11)).unwrap_err();
-        assert!(r.first, "so is a's: the coalesced audit entries are per node");
+        assert!(
+            r.first,
+            "so is a's: the coalesced audit entries are per node"
+        );
         // A success on one node gives a place back on every node.
         let ok = a.try_at("erin", ip(5), at(12)).unwrap();
         a.release(ok).unwrap();

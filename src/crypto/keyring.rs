@@ -6,7 +6,9 @@ use aes_gcm::Aes256Gcm;
 
 use super::aead::{open_with, seal_with};
 use super::record::record_key_aad;
-use super::{CryptoError, IndexKey, LimiterKey, RecordKey, SecretKey, SigningKey, WrappedRecordKey};
+use super::{
+    CryptoError, IndexKey, LimiterKey, RecordKey, SecretKey, SigningKey, WrappedRecordKey,
+};
 use crate::model::EmployeeId;
 
 /// Master key versions (as ready ciphers), the index key and the two signing keys.

@@ -194,16 +194,16 @@ pub(crate) fn check_limits(store: &Store) {
             .map(|_| {
                 s.spawn(|| {
                     (0..5)
-                        .filter_map(
-                            |_| match store.reserve_limit(LimitCounter::LoginName, &d, T0, LIMIT) {
+                        .filter_map(|_| {
+                            match store.reserve_limit(LimitCounter::LoginName, &d, T0, LIMIT) {
                                 Ok(Reserved::Granted(t)) => Some(t),
                                 Ok(Reserved::Full { window_start }) => {
                                     assert_eq!(window_start, T0);
                                     None
                                 }
                                 Err(e) => panic!("reserve: {e}"),
-                            },
-                        )
+                            }
+                        })
                         .collect::<Vec<_>>()
                 })
             })
