@@ -6,14 +6,17 @@
 //!   the limit's worth of hashes. A success gives its place back (successes are not limited);
 //!   a failure keeps it. Past the limit: 429 until the window (one minute from its first
 //!   attempt) has passed.
-//! - **Memory is bounded whatever the input**: each table keeps at most [`MAX_TRACKED`] keys,
-//!   the oldest evicted first, and a key is a 32-byte HMAC-SHA-256 of the normalised username
-//!   (or of the address) under a per-process random key — never the raw string, which may be
+//! - **The windows are shared by every node** (CONTRACT §6): the decision comes from the store's
+//!   window counters ([`Store::reserve_limit`], compare-and-set on sled and PostgreSQL alike),
+//!   keyed by a 32-byte HMAC-SHA-256 of the normalised username (or of the address) under the
+//!   vault's [`LimiterKey`] — the same key on every node, and never the raw string, which may be
 //!   64 KiB of anything, or a password typed into the wrong box.
-//! - **Refusals are coalesced for the audit log**: the first refusal of a key in a window is
-//!   reported at once ([`Refusal::first`]); later ones only increment a counter that
-//!   [`LoginLimiter::take_ended`] hands back once the window has ended, so a flood of 429s writes
-//!   two entries per key per minute, not one per request.
+//! - **Refusals are coalesced for the audit log, per node**: the first refusal of a key in a
+//!   window that *this node* sees is reported at once ([`Refusal::first`]); later ones only
+//!   increment a local counter that [`LoginLimiter::take_ended`] hands back once the window has
+//!   ended, so a flood of 429s writes two entries per key per minute and node, not one per
+//!   request. These local tables keep at most [`MAX_TRACKED`] keys each, the oldest evicted
+//!   first, so memory is bounded whatever the input.
 //! - **Hashes in flight** ([`HashSlots`]): each holds 19 MiB and ~28 ms of a core, so a flood of
 //!   logins queues briefly, then is refused.
 
@@ -22,13 +25,13 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use hmac::{Hmac, KeyInit, Mac};
 use jiff::Timestamp;
 use parking_lot::Mutex;
-use sha2::Sha256;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::crypto::LimiterKey;
 use crate::model::UserId;
+use crate::store::{LimitCounter, LimitTicket, Reserved, Store, StoreError};
 
 /// Refused by a limit; retry after this many seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +41,7 @@ pub struct RateLimited {
 }
 
 /// Length of a limit window.
-pub const WINDOW_SECS: i64 = 60;
+pub const WINDOW_SECS: i64 = crate::store::LIMIT_WINDOW_SECS;
 /// At most this many usernames (and, separately, addresses) are tracked; the oldest goes first.
 pub const MAX_TRACKED: usize = 10_000;
 /// Failed attempts per source address per minute (CONTRACT §4 default).
@@ -58,9 +61,8 @@ pub enum LimitKind {
 #[derive(Debug)]
 #[must_use = "release a successful attempt's reservation"]
 pub struct Reservation {
-    name: [u8; 32],
-    name_window: i64,
-    addr: Option<(IpAddr, i64)>,
+    name: LimitTicket,
+    addr: Option<LimitTicket>,
 }
 
 /// A refused attempt.
@@ -101,12 +103,12 @@ pub struct EndedWindow {
     pub first_seq: u64,
 }
 
-/// One key's current window. Fixed size.
+/// What this node reports of one key's current window (the count itself is in the store).
+/// Fixed size.
 #[derive(Debug, Clone, Copy)]
 struct Slot {
+    /// The start of the shared window this slot mirrors.
     window_start: i64,
-    /// Failures plus attempts in flight.
-    used: u32,
     /// Whether the first refusal of this window was reported.
     reported: bool,
     /// Refusals after the first, not yet reported.
@@ -130,9 +132,9 @@ impl<K: Copy + Eq + std::hash::Hash> Table<K> {
         }
     }
 
-    /// The slot for `key`, its window renewed if it ended (the ended window's unreported count
-    /// goes to `ended`).
-    fn slot(&mut self, key: K, now: i64, ended: &mut Vec<(K, Slot)>) -> &mut Slot {
+    /// The slot for `key` in the shared window that began at `window_start`, renewed if it
+    /// still mirrors an earlier one (whose unreported count goes to `ended`).
+    fn slot(&mut self, key: K, window_start: i64, ended: &mut Vec<(K, Slot)>) -> &mut Slot {
         if !self.slots.contains_key(&key) {
             while self.slots.len() >= MAX_TRACKED {
                 let Some(old) = self.order.pop_front() else {
@@ -147,20 +149,18 @@ impl<K: Copy + Eq + std::hash::Hash> Table<K> {
             self.order.push_back(key);
         }
         let slot = self.slots.entry(key).or_insert(Slot {
-            window_start: now,
-            used: 0,
+            window_start,
             reported: false,
             more_refused: 0,
             first_seq: 0,
             user_id: None,
         });
-        if slot.window_start + WINDOW_SECS <= now {
+        if slot.window_start != window_start {
             if slot.more_refused > 0 {
                 ended.push((key, *slot));
             }
             *slot = Slot {
-                window_start: now,
-                used: 0,
+                window_start,
                 reported: false,
                 more_refused: 0,
                 first_seq: 0,
@@ -189,9 +189,11 @@ struct Tables {
     addrs: Table<IpAddr>,
 }
 
-/// Attempts per username and per address, in one-minute windows, with bounded memory.
+/// Attempts per username and per address, in one-minute windows shared through the store, with
+/// bounded memory for this node's audit reporting.
 pub struct LoginLimiter {
-    key: [u8; 32],
+    key: LimiterKey,
+    store: Store,
     per_name: u32,
     per_addr: u32,
     tables: Mutex<Tables>,
@@ -200,11 +202,13 @@ pub struct LoginLimiter {
 }
 
 impl LoginLimiter {
-    /// `per_name` failed attempts per username and `per_addr` per address per minute; `key`
-    /// keys the username digests (random per process).
-    pub fn new(key: [u8; 32], per_name: u32, per_addr: u32) -> Self {
+    /// `per_name` failed attempts per username and `per_addr` per address per minute, counted in
+    /// `store` (shared by every node using it); `key` keys the digests (the vault's
+    /// [`crate::crypto::Keyring::limiter_key`], the same on every node).
+    pub fn new(key: LimiterKey, store: Store, per_name: u32, per_addr: u32) -> Self {
         Self {
             key,
+            store,
             per_name: per_name.max(1),
             per_addr: per_addr.max(1),
             tables: Mutex::new(Tables {
@@ -215,87 +219,111 @@ impl LoginLimiter {
         }
     }
 
-    /// `HMAC-SHA-256(key, ASCII-lower-cased username)`, computed without copying the input.
+    /// `HMAC-SHA-256(limiter key, ASCII-lower-cased username)`, computed without copying the input.
     fn digest(&self, username: &str) -> [u8; 32] {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key)
-            .expect("HMAC accepts keys of any length");
-        let mut buf = [0u8; 256];
-        for chunk in username.as_bytes().chunks(buf.len()) {
-            let lower = &mut buf[..chunk.len()];
-            lower.copy_from_slice(chunk);
-            lower.make_ascii_lowercase();
-            mac.update(lower);
-        }
-        mac.finalize().into_bytes().into()
+        self.key.digest_ascii_lowercase(username)
     }
 
-    /// Reserves a place for an attempt at `username` from `addr` (the user behind it, if any, is
-    /// remembered for the audit of later refusals), or refuses it.
+    /// Reserves a place for an attempt at `username` from `addr` in the shared windows (the user
+    /// behind it, if any, is remembered for the audit of later refusals), or refuses it. The
+    /// outer error is the store's.
     pub fn reserve(
         &self,
         username: &str,
         user_id: Option<UserId>,
         addr: Option<IpAddr>,
         now: Timestamp,
-    ) -> Result<Reservation, Refusal> {
+    ) -> Result<Result<Reservation, Refusal>, StoreError> {
         let now = now.as_second();
         let name = self.digest(username);
+        let name_ticket =
+            match self
+                .store
+                .reserve_limit(LimitCounter::LoginName, &name, now, self.per_name)?
+            {
+                Reserved::Granted(t) => t,
+                Reserved::Full { window_start } => {
+                    return Ok(Err(self.refuse(
+                        SlotKey::Name(name),
+                        user_id,
+                        window_start,
+                        now,
+                    )));
+                }
+            };
+        self.touch(SlotKey::Name(name), user_id, name_ticket.window_start());
+        let Some(ip) = addr else {
+            return Ok(Ok(Reservation {
+                name: name_ticket,
+                addr: None,
+            }));
+        };
+        let digest = self.key.digest(&address_bytes(ip));
+        match self
+            .store
+            .reserve_limit(LimitCounter::LoginAddress, &digest, now, self.per_addr)
+        {
+            Ok(Reserved::Granted(t)) => {
+                self.touch(SlotKey::Addr(ip), None, t.window_start());
+                Ok(Ok(Reservation {
+                    name: name_ticket,
+                    addr: Some(t),
+                }))
+            }
+            Ok(Reserved::Full { window_start }) => {
+                // Refused before any hash: the username's place is given back.
+                self.store.release_limit(name_ticket)?;
+                Ok(Err(self.refuse(SlotKey::Addr(ip), None, window_start, now)))
+            }
+            Err(e) => {
+                let _ = self.store.release_limit(name_ticket);
+                Err(e)
+            }
+        }
+    }
+
+    /// Makes sure this node tracks `key` in the shared window that began at `window_start`
+    /// (remembering the user behind a username).
+    fn touch(&self, key: SlotKey, user_id: Option<UserId>, window_start: i64) {
+        self.with_slot(key, window_start, |s| s.user_id = user_id.or(s.user_id));
+    }
+
+    /// A refusal of `key` in the full shared window that began at `window_start`, coalesced in
+    /// this node's slot.
+    fn refuse(
+        &self,
+        key: SlotKey,
+        user_id: Option<UserId>,
+        window_start: i64,
+        now: i64,
+    ) -> Refusal {
+        self.with_slot(key, window_start, |s| {
+            s.user_id = user_id.or(s.user_id);
+            refuse(s, key, now)
+        })
+    }
+
+    fn with_slot<T>(&self, key: SlotKey, window_start: i64, f: impl FnOnce(&mut Slot) -> T) -> T {
         let mut ended_names = Vec::new();
         let mut ended_addrs = Vec::new();
-        let result = {
+        let out = {
             let mut t = self.tables.lock();
-            let t = &mut *t;
-            let n = t.names.slot(name, now, &mut ended_names);
-            n.user_id = user_id.or(n.user_id);
-            if n.used >= self.per_name {
-                Err(refuse(n, SlotKey::Name(name), now))
-            } else {
-                match addr {
-                    Some(ip) => {
-                        let a = t.addrs.slot(ip, now, &mut ended_addrs);
-                        if a.used >= self.per_addr {
-                            Err(refuse(a, SlotKey::Addr(ip), now))
-                        } else {
-                            a.used += 1;
-                            let addr_window = a.window_start;
-                            let n = t.names.slot(name, now, &mut ended_names);
-                            n.used += 1;
-                            Ok(Reservation {
-                                name,
-                                name_window: n.window_start,
-                                addr: Some((ip, addr_window)),
-                            })
-                        }
-                    }
-                    None => {
-                        n.used += 1;
-                        Ok(Reservation {
-                            name,
-                            name_window: n.window_start,
-                            addr: None,
-                        })
-                    }
-                }
+            match key {
+                SlotKey::Name(k) => f(t.names.slot(k, window_start, &mut ended_names)),
+                SlotKey::Addr(k) => f(t.addrs.slot(k, window_start, &mut ended_addrs)),
             }
         };
         self.note_ended(ended_names, ended_addrs);
-        result
+        out
     }
 
-    /// Gives a successful attempt's place back (if its window is still the current one).
-    pub fn release(&self, r: Reservation) {
-        let mut t = self.tables.lock();
-        if let Some(s) = t.names.slots.get_mut(&r.name)
-            && s.window_start == r.name_window
-        {
-            s.used = s.used.saturating_sub(1);
+    /// Gives a successful attempt's places back (if their windows are still the current ones).
+    pub fn release(&self, r: Reservation) -> Result<(), StoreError> {
+        let name = self.store.release_limit(r.name);
+        if let Some(t) = r.addr {
+            self.store.release_limit(t)?;
         }
-        if let Some((ip, window)) = r.addr
-            && let Some(s) = t.addrs.slots.get_mut(&ip)
-            && s.window_start == window
-        {
-            s.used = s.used.saturating_sub(1);
-        }
+        name
     }
 
     /// Notes the audit entry that recorded a window's first refusal, so the entry that later
@@ -355,6 +383,14 @@ impl LoginLimiter {
     pub fn tracked(&self) -> (usize, usize) {
         let t = self.tables.lock();
         (t.names.slots.len(), t.addrs.slots.len())
+    }
+}
+
+/// The bytes an address is digested from: a family tag, then the address.
+fn address_bytes(ip: IpAddr) -> Vec<u8> {
+    match ip {
+        IpAddr::V4(a) => [&[4u8][..], &a.octets()].concat(),
+        IpAddr::V6(a) => [&[6u8][..], &a.octets()].concat(),
     }
 }
 
@@ -428,28 +464,68 @@ mod tests {
         Some(IpAddr::from([10, 0, 0, n]))
     }
 
+    /// A limiter over its own temporary store (one node).
+    struct Node {
+        l: LoginLimiter,
+        _dir: Option<tempfile::TempDir>,
+    }
+
+    impl std::ops::Deref for Node {
+        type Target = LoginLimiter;
+        fn deref(&self) -> &LoginLimiter {
+            &self.l
+        }
+    }
+
+    fn node(key: u8, per_name: u32, per_addr: u32) -> Node {
+        let (store, dir) = crate::store::testing::temp_store();
+        Node {
+            l: on(&store, key, per_name, per_addr),
+            _dir: Some(dir),
+        }
+    }
+
+    /// A limiter over a store that other limiters ("nodes") may share.
+    fn on(store: &Store, key: u8, per_name: u32, per_addr: u32) -> LoginLimiter {
+        LoginLimiter::new(
+            LimiterKey::from_bytes([key; 32]),
+            store.clone(),
+            per_name,
+            per_addr,
+        )
+    }
+
+    impl LoginLimiter {
+        /// `reserve`, the store assumed to work.
+        fn try_at(
+            &self,
+            name: &str,
+            addr: Option<IpAddr>,
+            now: Timestamp,
+        ) -> Result<Reservation, Refusal> {
+            self.reserve(name, None, addr, now).expect("store")
+        }
+    }
+
     #[test]
     fn limit_is_per_username_counts_before_the_check_and_ends_with_the_window() {
-        let l = LoginLimiter::new([7; 32], 3, 100);
+        let l = node(7, 3, 100);
         let held: Vec<Reservation> = (0..3)
-            .map(|i| l.reserve("Alice", None, ip(1), at(i)).unwrap())
+            .map(|i| l.try_at("Alice", ip(1), at(i)).unwrap())
             .collect();
         // Three attempts in flight: a fourth is refused before any of them is decided.
-        let r = l.reserve("alice", None, ip(2), at(10)).unwrap_err();
+        let r = l.try_at("alice", ip(2), at(10)).unwrap_err();
         assert_eq!(r.kind, LimitKind::Username);
         assert_eq!(r.limited.retry_after_secs, 50);
         assert!(r.first);
-        assert!(!l.reserve("ALICE", None, ip(2), at(11)).unwrap_err().first);
+        assert!(!l.try_at("ALICE", ip(2), at(11)).unwrap_err().first);
         assert!(
-            l.reserve("bob", None, ip(1), at(10)).is_ok(),
+            l.try_at("bob", ip(1), at(10)).is_ok(),
             "other names are unaffected"
         );
         drop(held); // all three failed
-        assert!(l.reserve("alice", None, ip(1), at(59)).is_err());
-        assert!(
-            l.reserve("alice", None, ip(1), at(60)).is_ok(),
-            "a new window"
-        );
+        assert!(l.try_at("alice", ip(1), at(59)).is_err());
+        assert!(l.try_at("alice", ip(1), at(60)).is_ok(), "a new window");
         let ended = l.take_ended(at(60));
         assert_eq!(ended.len(), 1, "{ended:?}");
         assert_eq!(
@@ -461,26 +537,26 @@ mod tests {
 
     #[test]
     fn a_success_gives_its_place_back() {
-        let l = LoginLimiter::new([7; 32], 2, 100);
+        let l = node(7, 2, 100);
         for i in 0..10 {
-            let r = l.reserve("carol", None, ip(1), at(i)).unwrap();
-            l.release(r);
+            let r = l.try_at("carol", ip(1), at(i)).unwrap();
+            l.release(r).unwrap();
         }
-        let _failed = l.reserve("carol", None, ip(1), at(20)).unwrap();
-        assert!(l.reserve("carol", None, ip(1), at(20)).is_ok());
-        assert!(l.reserve("carol", None, ip(1), at(20)).is_err());
+        let _failed = l.try_at("carol", ip(1), at(20)).unwrap();
+        assert!(l.try_at("carol", ip(1), at(20)).is_ok());
+        assert!(l.try_at("carol", ip(1), at(20)).is_err());
     }
 
     #[test]
     fn per_address_limit_across_names() {
-        let l = LoginLimiter::new([7; 32], 10, 5);
+        let l = node(7, 10, 5);
         for i in 0..5 {
-            let _ = l.reserve(&format!("user{i}"), None, ip(9), at(0)).unwrap();
+            let _ = l.try_at(&format!("user{i}"), ip(9), at(0)).unwrap();
         }
-        let r = l.reserve("user99", None, ip(9), at(1)).unwrap_err();
+        let r = l.try_at("user99", ip(9), at(1)).unwrap_err();
         assert_eq!(r.kind, LimitKind::Address);
-        assert!(l.reserve("user99", None, ip(8), at(1)).is_ok());
-        let _ = l.reserve("user98", None, ip(9), at(2)).unwrap_err();
+        assert!(l.try_at("user99", ip(8), at(1)).is_ok());
+        let _ = l.try_at("user98", ip(9), at(2)).unwrap_err();
         let ended = l.take_ended(at(61));
         assert_eq!(
             ended
@@ -493,17 +569,60 @@ mod tests {
 
     #[test]
     fn memory_is_bounded_and_keys_are_digests() {
-        let l = LoginLimiter::new([7; 32], 10, u32::MAX);
+        let l = node(7, 10, u32::MAX);
         let long = "x".repeat(60_000);
         for i in 0..(MAX_TRACKED + 500) {
-            let _ = l.reserve(&format!("{long}{i}"), None, None, at(0));
+            let _ = l.try_at(&format!("{long}{i}"), None, at(0));
         }
         assert_eq!(l.tracked().0, MAX_TRACKED);
         assert_eq!(l.digest("Alice"), l.digest("aLICE"));
-        assert_ne!(
-            l.digest("alice"),
-            LoginLimiter::new([8; 32], 1, 1).digest("alice")
+        assert_ne!(l.digest("alice"), node(8, 1, 1).digest("alice"));
+    }
+
+    #[test]
+    fn two_nodes_sharing_a_store_share_the_limits() {
+        let (store, _dir) = crate::store::testing::temp_store();
+        let (a, b) = (on(&store, 7, 3, 5), on(&store, 7, 3, 5));
+        let _a1 = a.try_at("dave", ip(1), at(0)).unwrap();
+        let _a2 = a.try_at("Dave", ip(2), at(1)).unwrap();
+        let _b1 = b.try_at("DAVE", ip(3), at(2)).unwrap();
+        // The fourth attempt, on either node, is refused: 3 a minute across the cluster.
+        let r = b.try_at("dave", ip(4), at(10)).unwrap_err();
+        assert_eq!(r.kind, LimitKind::Username);
+        assert_eq!(
+            r.limited.retry_after_secs, 50,
+            "from the window's first attempt"
         );
+        assert!(r.first, "b's first refusal is audited at once");
+        let r = a.try_at("dave", ip(4), at(11)).unwrap_err();
+        assert!(
+            r.first,
+            "so is a's: the coalesced audit entries are per node"
+        );
+        // A success on one node gives a place back on every node.
+        let ok = a.try_at("erin", ip(5), at(12)).unwrap();
+        a.release(ok).unwrap();
+        for _ in 0..3 {
+            let _ = b.try_at("erin", ip(6), at(13)).unwrap();
+        }
+        assert!(a.try_at("erin", ip(7), at(14)).is_err());
+        // The per-address limit is shared too: 5 from 10.0.0.9 across both nodes.
+        for i in 0..5 {
+            let n = if i % 2 == 0 { &a } else { &b };
+            let _ = n.try_at(&format!("u{i}"), ip(9), at(20)).unwrap();
+        }
+        assert_eq!(
+            a.try_at("u9", ip(9), at(21)).unwrap_err().kind,
+            LimitKind::Address
+        );
+        // The window ends for both at once.
+        assert!(a.try_at("dave", ip(1), at(60)).is_ok());
+        // A node keyed differently would count apart: the key must be the vault's, not random.
+        let c = on(&store, 8, 3, 100);
+        assert!(c.try_at("dave", None, at(61)).is_ok());
+        // Stored: 7 usernames (dave, erin, u0..u4; u9 was given back) and 5 addresses (1, 2, 3,
+        // 6, 9; 4 and 7 were refused by name first, 5's success was given back), plus c's dave.
+        assert_eq!(store.purge_limits(at(200).as_second()).unwrap(), 13);
     }
 
     #[tokio::test]

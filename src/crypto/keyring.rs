@@ -6,7 +6,9 @@ use aes_gcm::Aes256Gcm;
 
 use super::aead::{open_with, seal_with};
 use super::record::record_key_aad;
-use super::{CryptoError, IndexKey, RecordKey, SecretKey, SigningKey, WrappedRecordKey};
+use super::{
+    CryptoError, IndexKey, LimiterKey, RecordKey, SecretKey, SigningKey, WrappedRecordKey,
+};
 use crate::model::EmployeeId;
 
 /// Master key versions (as ready ciphers), the index key and the two signing keys.
@@ -103,6 +105,12 @@ impl Keyring {
     /// Key for blind indexes and keyed digests.
     pub fn index_key(&self) -> &IndexKey {
         &self.index
+    }
+
+    /// Keys the rate limiters' digests (usernames, addresses, users): derived from the index
+    /// key, so every node of the vault derives the same one. A new value per call (one HMAC).
+    pub fn limiter_key(&self) -> LimiterKey {
+        LimiterKey::derive(&self.index)
     }
 
     /// Signs access tokens.

@@ -390,7 +390,8 @@ async fn open_parts(
             data_dir: dir.to_path_buf(),
             tokens: TokenService::new(keys.token_key().public_key(), settings.auth.token_ttl_secs),
             limiter: LoginLimiter::new(
-                limiter_key()?,
+                keys.limiter_key(),
+                store.clone(),
                 settings.auth.login_attempts_per_minute,
                 PER_ADDRESS_PER_MINUTE,
             ),
@@ -401,7 +402,7 @@ async fn open_parts(
             metrics,
             honeytokens: super::honeytokens::Honeytokens::load(&store)
                 .map_err(|e| VaultError::Store(e.to_string()))?,
-            lookups: Default::default(),
+            lookups: super::records::LookupQuota::new(keys.limiter_key(), store.clone()),
             write_locks: Default::default(),
             webhook_wake: tokio::sync::Notify::new(),
             audit_hours: Default::default(),
@@ -415,15 +416,6 @@ async fn open_parts(
             _lock: lock,
         }),
     })
-}
-
-/// A random key for the limiter's username digests, new in every process (the digests are
-/// never stored).
-fn limiter_key() -> Result<[u8; 32], VaultError> {
-    let mut key = [0u8; 32];
-    crate::crypto::random_bytes(&mut key)
-        .map_err(|_| VaultError::Io("no randomness for the login limiter".into()))?;
-    Ok(key)
 }
 
 fn lock_file(path: &Path, dir: &Path) -> Result<File, VaultError> {

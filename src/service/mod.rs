@@ -67,7 +67,7 @@ pub use session::TokenGrant;
 pub use users::{NewUser, UserPatch, UserView, generate_password};
 
 /// Starts the monitor, the webhook sender and periodic housekeeping (termination flags that
-/// became effective, expired revocations).
+/// became effective, expired revocations, ended rate-limit windows).
 pub fn spawn_background_tasks(vault: &Vault) {
     monitor_task::spawn_monitor(vault);
     webhook::spawn_webhook(vault);
@@ -104,6 +104,8 @@ pub fn spawn_background_tasks(vault: &Vault) {
                 .checked_sub(jiff::SignedDuration::from_hours(24))
                 .unwrap_or(now);
             let purge = move || -> Result<(usize, usize), crate::store::StoreError> {
+                let limits = store.purge_limits(now.as_second())?;
+                tracing::debug!(limit_windows = limits, "ended rate-limit windows removed");
                 Ok((store.purge_revoked(now)?, store.purge_idempotency(day_ago)?))
             };
             if let Err(e) = v.purge_console_sessions() {

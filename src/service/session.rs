@@ -13,7 +13,7 @@ use super::{Principal, RequestCtx, ServiceError, Vault};
 use crate::audit::{Action, Actor, NewEntry, Outcome};
 use crate::auth::{LimitKind, TokenError};
 use crate::model::{UserKind, Username};
-use crate::store::{DisabledReason, StoredUser};
+use crate::store::{DisabledReason, StoreError, StoredUser};
 
 /// `{"access_token","token_type":"Bearer","expires_in"}`.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -123,8 +123,11 @@ impl Vault {
                 .limiter
                 .reserve(username, user.as_ref().map(|u| u.id), addr, now)
             {
-                Ok(r) => r,
-                Err(refusal) => {
+                Ok(Ok(r)) => r,
+                // Lost the compare-and-set race every time: a pile-up far past the limit.
+                Err(StoreError::Conflict("limit")) => return Err(ServiceError::RateLimited(1)),
+                Err(e) => return Err(e.into()),
+                Ok(Err(refusal)) => {
                     if refusal.first {
                         let mut e = self.anonymous_entry(
                             ctx,
@@ -151,7 +154,7 @@ impl Vault {
             Ok(s) => s,
             Err(r) => {
                 // No hash was checked: the attempt does not count.
-                self.inner.limiter.release(reservation);
+                self.release_attempt(reservation);
                 return Err(ServiceError::RateLimited(r.retry_after_secs));
             }
         };
@@ -172,7 +175,7 @@ impl Vault {
         drop(slot);
         match &user {
             Some(u) if matched && u.enabled => {
-                self.inner.limiter.release(reservation);
+                self.release_attempt(reservation);
                 self.record(self.anonymous_entry(
                     ctx,
                     actor(),
@@ -200,6 +203,15 @@ impl Vault {
                 self.record(e).await?;
                 Err(ServiceError::Unauthorized)
             }
+        }
+    }
+
+    /// Gives an attempt's places back in the shared windows. A store failure here is logged, not
+    /// answered: the credential was right (or never checked), and the worst outcome is that the
+    /// attempt counts like a failure until its window ends.
+    fn release_attempt(&self, reservation: crate::auth::Reservation) {
+        if let Err(e) = self.inner.limiter.release(reservation) {
+            tracing::warn!(error = %e, "could not give a login attempt's rate-limit place back");
         }
     }
 

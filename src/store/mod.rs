@@ -13,6 +13,7 @@ mod employees;
 mod idempotency;
 mod keyslots;
 mod lease;
+mod limits;
 mod monitor;
 mod pg_backend;
 mod pg_chain;
@@ -28,6 +29,7 @@ pub use employees::{EmployeeEntry, StoredEmployee, Tombstone};
 pub use idempotency::StoredIdempotency;
 pub use keyslots::{FileSlots, KeySlots};
 pub use lease::Lease;
+pub use limits::{LimitCounter, LimitTicket, Reserved, WINDOW_SECS as LIMIT_WINDOW_SECS};
 pub use monitor::{
     AlertChange, EVIDENCE_CAP, FLAGS_GENERATION, MonitorCursor, StoredAlert, StoredFlag,
 };
@@ -68,11 +70,13 @@ pub enum Tree {
     ShredPending,
     /// SHA-256 of a console session secret → session (the secret itself is never stored).
     ConsoleSessions,
+    /// (counter kind, 32-byte keyed digest) → (window start, count): the shared rate limits.
+    Limits,
 }
 
 impl Tree {
     /// Every tree.
-    pub const ALL: [Tree; 14] = [
+    pub const ALL: [Tree; 15] = [
         Tree::Meta,
         Tree::Employees,
         Tree::EmployeeNumbers,
@@ -87,6 +91,7 @@ impl Tree {
         Tree::Idempotency,
         Tree::ShredPending,
         Tree::ConsoleSessions,
+        Tree::Limits,
     ];
 
     /// The on-disk tree name.
@@ -106,6 +111,7 @@ impl Tree {
             Tree::Idempotency => "idempotency",
             Tree::ShredPending => "shred_pending",
             Tree::ConsoleSessions => "console_sessions",
+            Tree::Limits => "limits",
         }
     }
 }

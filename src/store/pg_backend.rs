@@ -80,6 +80,7 @@ fn tree_id(t: Tree) -> i16 {
         Tree::Idempotency => 11,
         Tree::ShredPending => 12,
         Tree::ConsoleSessions => 13,
+        Tree::Limits => 14,
     }
 }
 
@@ -516,6 +517,16 @@ mod tests {
         let url = pg.create_database("leases").unwrap();
         let (store, _) = crate::store::Store::open_postgres(&url, 4).unwrap();
         crate::store::lease::check_leases(&store);
+    }
+
+    #[test]
+    fn limits_on_postgres() {
+        let Some(pg) = crate::testing::pg::require("limits_on_postgres") else {
+            return;
+        };
+        let url = pg.create_database("limits").unwrap();
+        let (store, _) = crate::store::Store::open_postgres(&url, 4).unwrap();
+        crate::store::limits::check_limits(&store);
     }
 
     #[test]
