@@ -20,7 +20,7 @@
 //!   by the client) against the same vault in the same process, runs alternating, so the only
 //!   difference is the transport.
 //! - **console** (issue 11, not in the default set): the web console's employees list and audit
-//!   log pages against `GET /v1/employees` and `GET /v1/audit?limit=100`, at 32 connections on
+//!   log pages against `GET /v1/employees` and `GET /v1/audit?limit=100&order=desc`, at 32 connections on
 //!   one server, alternating.
 //!
 //! Each section runs in a process of its own (the bench re-executes itself), on new vaults. The
@@ -1379,8 +1379,11 @@ fn section_console(cfg: &Config, client_rt: &Runtime, server: &Server, staff: &S
         ),
         (
             "audit log (100 entries)",
-            "`GET /v1/audit?limit=100`",
-            job(Work::Get("/v1/audit?limit=100", None), &auditor_token),
+            "`GET /v1/audit?limit=100&order=desc`",
+            job(
+                Work::Get("/v1/audit?limit=100&order=desc", None),
+                &auditor_token,
+            ),
         ),
         (
             "audit log (100 entries)",
@@ -1408,7 +1411,7 @@ fn section_console(cfg: &Config, client_rt: &Runtime, server: &Server, staff: &S
         "\nMethod: one vault of {} records, {} keep-alive HTTP/1.1 connections per run, {:.0} s \
          measured after {:.0} s warm-up; the JSON route with a bearer token, the page with a \
          console session cookie of the same user; the list is the first page (50 records, \
-         masked) and is audited (`employee.list`) on both; the audit log is read as `auditor`.\n",
+         masked) and is audited (`employee.list`) on both; the audit log is read as `auditor`, newest first on both (the page's order), and its newest entries are the list runs' `employee.list` entries with 50 ids each.\n",
         cfg.records,
         cfg.clients,
         cfg.secs.as_secs_f64(),

@@ -11,10 +11,9 @@
 mod common;
 
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use common::{
-    Shared, User, aba, audit_entries, create_employee, draft, linked_person, unique_number,
+    Page, Shared, aba, audit_entries, create_employee, draft, linked_person, unique_number,
     unique_ssn,
 };
 use serde_json::json;
@@ -24,158 +23,7 @@ fn world() -> &'static Shared {
     W.get_or_init(|| Shared::start("forms", None))
 }
 
-/// A response, read whole.
-struct Page {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Page {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    #[track_caller]
-    fn expect(&self, status: u16) -> &Self {
-        assert_eq!(
-            self.status, status,
-            "unexpected status; body: {}",
-            self.body
-        );
-        self
-    }
-
-    /// The value of the hidden input `name` (the form's `csrf`, an edit's `version`).
-    #[track_caller]
-    fn hidden(&self, name: &str) -> String {
-        let marker = format!("name=\"{name}\" value=\"");
-        let at = self
-            .body
-            .find(&marker)
-            .unwrap_or_else(|| panic!("no hidden {name} in: {}", self.body))
-            + marker.len();
-        let len = self.body[at..].find('"').unwrap();
-        self.body[at..at + len].to_owned()
-    }
-}
-
-/// A cookie-keeping client that follows no redirect.
-struct Browser {
-    agent: ureq::Agent,
-    base: String,
-    cookies: Vec<(String, String)>,
-}
-
-impl Browser {
-    fn new() -> Self {
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .timeout_global(Some(Duration::from_secs(30)))
-            .build();
-        Self {
-            agent: ureq::Agent::new_with_config(config),
-            base: world().server.base.clone(),
-            cookies: Vec::new(),
-        }
-    }
-
-    fn send(&mut self, method: &str, path: &str, body: Option<(&str, Vec<u8>)>) -> Page {
-        let mut b = ureq::http::Request::builder()
-            .method(method)
-            .uri(format!("{}{path}", self.base));
-        if !self.cookies.is_empty() {
-            let jar: Vec<String> = self
-                .cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            b = b.header("cookie", jar.join("; "));
-        }
-        let result = match body {
-            Some((kind, bytes)) => self
-                .agent
-                .run(b.header("content-type", kind).body(bytes).unwrap()),
-            None => self.agent.run(b.body(()).unwrap()),
-        };
-        let mut resp = result.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-        let headers: Vec<(String, String)> = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
-            .collect();
-        for (k, v) in &headers {
-            if k.eq_ignore_ascii_case("set-cookie") {
-                let pair = v.split(';').next().unwrap();
-                let (name, value) = pair.split_once('=').unwrap();
-                self.cookies.retain(|(n, _)| n != name);
-                if !v.contains("Max-Age=0") {
-                    self.cookies.push((name.to_owned(), value.to_owned()));
-                }
-            }
-        }
-        let status = resp.status().as_u16();
-        let body = resp
-            .body_mut()
-            .with_config()
-            .limit(16 * 1024 * 1024)
-            .read_to_string()
-            .unwrap();
-        Page {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    fn get(&mut self, path: &str) -> Page {
-        self.send("GET", path, None)
-    }
-
-    fn post(&mut self, path: &str, pairs: &[(&str, &str)]) -> Page {
-        let body = serde_urlencoded::to_string(pairs).unwrap().into_bytes();
-        self.send(
-            "POST",
-            path,
-            Some(("application/x-www-form-urlencoded", body)),
-        )
-    }
-
-    /// Signs in through the sign-in form; panics unless the console accepts.
-    fn signed_in(user: &User) -> Self {
-        let mut b = Self::new();
-        let login = b.get("/ui/login");
-        login.expect(200);
-        assert!(b.cookies.iter().any(|(n, _)| n == "hrvault_login"));
-        let csrf = login.hidden("csrf");
-        let r = b.post(
-            "/ui/login",
-            &[
-                ("username", &user.username),
-                ("password", &user.password),
-                ("csrf", &csrf),
-            ],
-        );
-        r.expect(303);
-        assert!(
-            b.cookies.iter().any(|(n, _)| n == "hrvault_session"),
-            "no session cookie after sign-in"
-        );
-        b
-    }
-
-    /// GETs `page` (200) and returns its form's csrf token.
-    #[track_caller]
-    fn csrf_of(&mut self, page: &str) -> String {
-        let p = self.get(page);
-        p.expect(200);
-        p.hidden("csrf")
-    }
-}
+type Browser = common::ConsoleClient;
 
 fn as_refs<'a>(f: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     f.iter().map(|(k, v)| (*k, v.as_str())).collect()
@@ -190,7 +38,7 @@ fn location(p: &Page) -> String {
 #[test]
 fn a_refused_new_hire_sends_back_no_sensitive_value_and_a_good_one_is_created() {
     let w = world();
-    let mut b = Browser::signed_in(&w.staff.hr);
+    let mut b = Browser::signed_in(&world().server.base, &w.staff.hr);
     let csrf = b.csrf_of("/ui/employees/new");
     let number = unique_number();
     let routing = aba("02100002");
@@ -296,7 +144,7 @@ fn a_reveal_needs_a_reason_and_shows_the_values_with_the_reason_audited() {
     let ssn = body["ssn"].as_str().unwrap().to_owned();
     let rec = create_employee(w.c(), &w.staff.hr.token, &body);
     let id = rec["id"].as_str().unwrap().to_owned();
-    let mut b = Browser::signed_in(&w.staff.hr);
+    let mut b = Browser::signed_in(&world().server.base, &w.staff.hr);
     let page = format!("/ui/employees/{id}");
     let csrf = b.csrf_of(&page);
     let reveal = format!("/ui/employees/{id}/reveal");
@@ -370,7 +218,7 @@ fn a_stale_edit_says_the_record_changed_and_a_fresh_one_saves() {
     let w = world();
     let rec = create_employee(w.c(), &w.staff.hr.token, &draft());
     let id = rec["id"].as_str().unwrap().to_owned();
-    let mut b = Browser::signed_in(&w.staff.hr);
+    let mut b = Browser::signed_in(&world().server.base, &w.staff.hr);
     let edit = format!("/ui/employees/{id}/edit");
     let form = b.get(&edit);
     form.expect(200);
@@ -456,7 +304,7 @@ fn a_delete_needs_the_employee_number() {
     let rec = create_employee(w.c(), &w.staff.hr.token, &draft());
     let id = rec["id"].as_str().unwrap().to_owned();
     let number = rec["employee_number"].as_str().unwrap().to_owned();
-    let mut b = Browser::signed_in(&w.staff.hr);
+    let mut b = Browser::signed_in(&world().server.base, &w.staff.hr);
     let path = format!("/ui/employees/{id}/delete");
     let csrf = b.csrf_of(&path);
     let wrong = b.post(&path, &[("csrf", &csrf), ("confirm", "E0")]);
@@ -534,7 +382,7 @@ fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
 #[test]
 fn an_import_shows_the_count_and_the_rejected_lines() {
     let w = world();
-    let mut b = Browser::signed_in(&w.staff.hr);
+    let mut b = Browser::signed_in(&world().server.base, &w.staff.hr);
     let page = b.get("/ui/import");
     page.expect(200);
     assert!(page.body.contains("enctype=\"multipart/form-data\""));
@@ -615,20 +463,20 @@ fn the_record_page_shows_each_role_what_it_may_do() {
             html.contains(&format!("action=\"/ui/employees/{id}/reveal\"")),
         )
     };
-    let hr = Browser::signed_in(&w.staff.hr).get(&page);
+    let hr = Browser::signed_in(&world().server.base, &w.staff.hr).get(&page);
     hr.expect(200);
     assert_eq!(links(&hr.body), (true, true, true));
     assert!(hr.body.contains(&format!("***-**-{}", &ssn[7..])));
     assert!(!hr.body.contains(&ssn));
 
-    let mut payroll = Browser::signed_in(&w.staff.payroll);
+    let mut payroll = Browser::signed_in(&world().server.base, &w.staff.payroll);
     let p = payroll.get(&page);
     p.expect(200);
     assert_eq!(links(&p.body), (false, false, true));
     payroll.get("/ui/employees/new").expect(403);
     payroll.get(&format!("{page}/edit")).expect(403);
 
-    let s = Browser::signed_in(&w.staff.security).get(&page);
+    let s = Browser::signed_in(&world().server.base, &w.staff.security).get(&page);
     s.expect(200);
     assert_eq!(links(&s.body), (false, false, false));
     assert!(s.body.contains("Not shown to your role"));
@@ -641,7 +489,7 @@ fn the_record_page_shows_each_role_what_it_may_do() {
 #[test]
 fn an_import_over_10_mib_is_refused_with_a_message() {
     let w = world();
-    let mut b = Browser::signed_in(&w.staff.hr);
+    let mut b = Browser::signed_in(&world().server.base, &w.staff.hr);
     let csrf = b.csrf_of("/ui/import");
     let mut csv = b"employee_number,first_name\n".to_vec();
     csv.resize(10 * 1024 * 1024 + 1, b'x');

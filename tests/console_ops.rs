@@ -19,156 +19,7 @@ fn world() -> &'static Shared {
     W.get_or_init(|| Shared::start("cops", None))
 }
 
-/// A response of the browser.
-struct Page {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Page {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The first hidden `csrf` value of the page.
-    fn csrf(&self) -> String {
-        between(&self.body, "name=\"csrf\" value=\"", "\"")
-            .unwrap_or_else(|| panic!("no csrf field in {}", self.body))
-    }
-
-    /// The `seq` of every link to an entry, in page order.
-    fn entry_links(&self) -> Vec<u64> {
-        let mut out = Vec::new();
-        let mut rest = self.body.as_str();
-        while let Some(i) = rest.find("href=\"/ui/audit/") {
-            rest = &rest[i + "href=\"/ui/audit/".len()..];
-            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-            if !digits.is_empty() && rest[digits.len()..].starts_with('"') {
-                out.push(digits.parse().unwrap());
-            }
-        }
-        out
-    }
-}
-
-fn between(s: &str, start: &str, end: &str) -> Option<String> {
-    let i = s.find(start)? + start.len();
-    let j = s[i..].find(end)? + i;
-    Some(s[i..j].to_owned())
-}
-
-/// A browser without redirects (each 303 is checked) and with a cookie jar of one session.
-struct Browser {
-    agent: ureq::Agent,
-    base: String,
-    cookies: Vec<(String, String)>,
-}
-
-impl Browser {
-    fn new(base: &str) -> Self {
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .timeout_global(Some(std::time::Duration::from_secs(30)))
-            .build();
-        Self {
-            agent: ureq::Agent::new_with_config(config),
-            base: base.to_owned(),
-            cookies: Vec::new(),
-        }
-    }
-
-    /// Signs in through `/ui/login` (GET for the pre-session cookie and token, then POST).
-    fn signed_in(user: &User) -> Self {
-        let mut b = Self::new(&world().server.base);
-        let login = b.get("/ui/login");
-        assert_eq!(login.status, 200);
-        let csrf = login.csrf();
-        let r = b.post(
-            "/ui/login",
-            &[
-                ("username", user.username.as_str()),
-                ("password", user.password.as_str()),
-                ("csrf", csrf.as_str()),
-            ],
-        );
-        assert_eq!(r.status, 303, "sign-in: {}", r.body);
-        assert!(
-            b.cookies.iter().any(|(k, _)| k == "hrvault_session"),
-            "a session cookie"
-        );
-        b
-    }
-
-    fn send(&mut self, method: &str, path: &str, body: Option<String>) -> Page {
-        let mut req = ureq::http::Request::builder()
-            .method(method)
-            .uri(format!("{}{path}", self.base));
-        if !self.cookies.is_empty() {
-            let jar: Vec<String> = self
-                .cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            req = req.header("cookie", jar.join("; "));
-        }
-        let result = match body {
-            Some(b) => self.agent.run(
-                req.header("content-type", "application/x-www-form-urlencoded")
-                    .body(b.into_bytes())
-                    .unwrap(),
-            ),
-            None => self.agent.run(req.body(()).unwrap()),
-        };
-        let mut resp = result.unwrap();
-        let headers: Vec<(String, String)> = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
-            .collect();
-        for (k, v) in &headers {
-            if k.eq_ignore_ascii_case("set-cookie")
-                && let Some((pair, _)) = v.split_once(';').or(Some((v.as_str(), "")))
-                && let Some((name, value)) = pair.split_once('=')
-            {
-                self.cookies.retain(|(n, _)| n != name);
-                if !value.is_empty() && !v.contains("Max-Age=0") {
-                    self.cookies.push((name.to_owned(), value.to_owned()));
-                }
-            }
-        }
-        let body = resp.body_mut().read_to_string().unwrap_or_default();
-        Page {
-            status: resp.status().as_u16(),
-            headers,
-            body,
-        }
-    }
-
-    fn get(&mut self, path: &str) -> Page {
-        self.send("GET", path, None)
-    }
-
-    fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        self.send(
-            "POST",
-            path,
-            Some(serde_urlencoded::to_string(form).unwrap()),
-        )
-    }
-
-    /// POST with the CSRF token of the page at `from`.
-    fn submit(&mut self, from: &str, path: &str, form: &[(&str, &str)]) -> Page {
-        let csrf = self.get(from).csrf();
-        let mut all = form.to_vec();
-        all.push(("csrf", csrf.as_str()));
-        self.post(path, &all)
-    }
-}
+type Browser = common::ConsoleClient;
 
 fn api(path: &str, token: &str) -> Value {
     world().c().get(path).token(token).send().expect(200).json()
@@ -193,7 +44,7 @@ fn audit_page_is_newest_first_and_the_action_filter_narrows_it() {
     for _ in 0..3 {
         create_employee(w.c(), &w.staff.hr.token, &draft());
     }
-    let mut b = Browser::signed_in(&w.staff.auditor);
+    let mut b = Browser::signed_in(&world().server.base, &w.staff.auditor);
     let all = b.get("/ui/audit");
     assert_eq!(all.status, 200, "{}", all.body);
     let all_seqs = all.entry_links();
@@ -235,7 +86,7 @@ fn the_outcome_filter_shows_only_that_outcome() {
         .token(&w.staff.hr.token)
         .send()
         .expect(403);
-    let mut b = Browser::signed_in(&w.staff.security);
+    let mut b = Browser::signed_in(&world().server.base, &w.staff.security);
     let denied = b.get("/ui/audit?outcome=denied");
     assert_eq!(denied.status, 200);
     let got = denied.entry_links();
@@ -293,7 +144,7 @@ fn older_entries_link_continues_below_the_page() {
             .send()
             .expect(403);
     }
-    let mut b = Browser::signed_in(&w.staff.auditor);
+    let mut b = Browser::signed_in(&world().server.base, &w.staff.auditor);
     let p1 = b.get("/ui/audit");
     let s1 = p1.entry_links();
     assert_eq!(s1.len(), 100);
@@ -309,7 +160,7 @@ fn older_entries_link_continues_below_the_page() {
 #[test]
 fn verify_now_reports_the_verified_chain() {
     let w = world();
-    let mut b = Browser::signed_in(&w.staff.auditor);
+    let mut b = Browser::signed_in(&world().server.base, &w.staff.auditor);
     let r = b.submit("/ui/audit", "/ui/audit/verify", &[]);
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.contains("Chain verified: "), "{}", r.body);
@@ -325,7 +176,7 @@ fn verify_now_reports_the_verified_chain() {
 #[test]
 fn checkpoint_download_is_signed_json() {
     let w = world();
-    let mut b = Browser::signed_in(&w.staff.auditor);
+    let mut b = Browser::signed_in(&world().server.base, &w.staff.auditor);
     let r = b.get("/ui/audit/checkpoint");
     assert_eq!(r.status, 200);
     assert!(
@@ -346,7 +197,7 @@ fn checkpoint_download_is_signed_json() {
 #[test]
 fn the_jsonl_export_of_the_whole_log_passes_the_offline_verifier() {
     let w = world();
-    let mut b = Browser::signed_in(&w.staff.auditor);
+    let mut b = Browser::signed_in(&world().server.base, &w.staff.auditor);
     let r = b.get("/ui/audit/export?format=jsonl");
     assert_eq!(r.status, 200);
     assert!(
@@ -376,7 +227,7 @@ fn the_jsonl_export_of_the_whole_log_passes_the_offline_verifier() {
 #[test]
 fn ocsf_and_csv_exports_of_a_filtered_view() {
     let w = world();
-    let mut b = Browser::signed_in(&w.staff.security);
+    let mut b = Browser::signed_in(&world().server.base, &w.staff.security);
     let r = b.get("/ui/audit/export?format=ocsf&action=auth.login");
     assert_eq!(r.status, 200);
     let events: Vec<Value> = r
@@ -411,7 +262,7 @@ fn ocsf_and_csv_exports_of_a_filtered_view() {
 #[test]
 fn the_chart_is_an_svg_image_with_its_numbers_on_the_page() {
     let w = world();
-    let mut b = Browser::signed_in(&w.staff.auditor);
+    let mut b = Browser::signed_in(&world().server.base, &w.staff.auditor);
     let r = b.get("/ui/audit/chart.svg");
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-type"), Some("image/svg+xml"));
@@ -425,7 +276,7 @@ fn the_chart_is_an_svg_image_with_its_numbers_on_the_page() {
 #[test]
 fn an_entry_page_shows_every_field() {
     let w = world();
-    let mut b = Browser::signed_in(&w.staff.auditor);
+    let mut b = Browser::signed_in(&world().server.base, &w.staff.auditor);
     let r = b.get("/ui/audit/1");
     assert_eq!(r.status, 200);
     let e = &api("/v1/audit?limit=1", &w.staff.auditor.token)["entries"][0];
@@ -446,7 +297,7 @@ fn an_entry_page_shows_every_field() {
 #[test]
 fn acknowledging_an_alert_through_the_form_changes_it_in_the_api() {
     let w = world();
-    let mut sec = Browser::signed_in(&w.staff.security);
+    let mut sec = Browser::signed_in(&world().server.base, &w.staff.security);
     let number = unique_number();
     let ssn = unique_ssn();
     let r = sec.submit(
@@ -504,7 +355,7 @@ fn a_flag_created_through_the_form_is_in_the_api_and_clear_clears_it() {
     let w = world();
     let record = create_employee(w.c(), &w.staff.hr.token, &draft());
     let emp = record["id"].as_str().unwrap();
-    let mut sec = Browser::signed_in(&w.staff.security);
+    let mut sec = Browser::signed_in(&world().server.base, &w.staff.security);
     let r = sec.submit(
         "/ui/flags",
         "/ui/flags",
@@ -572,7 +423,7 @@ fn a_flag_created_through_the_form_is_in_the_api_and_clear_clears_it() {
 #[test]
 fn a_service_account_made_in_the_form_shows_its_secret_once_and_it_works() {
     let w = world();
-    let mut admin = Browser::signed_in(&w.staff.admin);
+    let mut admin = Browser::signed_in(&world().server.base, &w.staff.admin);
     let name = format!("svc-{}", unique_number().to_lowercase());
     let r = admin.submit(
         "/ui/users",
@@ -618,7 +469,7 @@ fn a_service_account_made_in_the_form_shows_its_secret_once_and_it_works() {
 #[test]
 fn a_human_without_a_password_gets_a_generated_one_and_can_be_disabled() {
     let w = world();
-    let mut admin = Browser::signed_in(&w.staff.admin);
+    let mut admin = Browser::signed_in(&world().server.base, &w.staff.admin);
     let name = format!("h-{}", unique_number().to_lowercase());
     let r = admin.submit(
         "/ui/users",
@@ -684,11 +535,11 @@ fn a_human_without_a_password_gets_a_generated_one_and_can_be_disabled() {
 #[test]
 fn pages_refuse_roles_that_may_not_use_them() {
     let w = world();
-    let mut auditor = Browser::signed_in(&w.staff.auditor);
+    let mut auditor = Browser::signed_in(&world().server.base, &w.staff.auditor);
     assert_eq!(auditor.get("/ui/users").status, 403);
     assert_eq!(auditor.get("/ui/alerts").status, 403);
     assert_eq!(auditor.get("/ui/flags").status, 403);
-    let mut hr = Browser::signed_in(&w.staff.hr);
+    let mut hr = Browser::signed_in(&world().server.base, &w.staff.hr);
     assert_eq!(hr.get("/ui/audit").status, 403);
     assert_eq!(hr.get("/ui/audit/export?format=jsonl").status, 403);
     assert_eq!(hr.get("/ui/audit/chart.svg").status, 403);
@@ -697,7 +548,7 @@ fn pages_refuse_roles_that_may_not_use_them() {
 #[test]
 fn nobody_triages_an_alert_about_themselves() {
     let w = world();
-    let mut sec = Browser::signed_in(&w.staff.security);
+    let mut sec = Browser::signed_in(&world().server.base, &w.staff.security);
     let number = unique_number();
     let ssn = unique_ssn();
     let r = sec.submit(

@@ -23,6 +23,7 @@
 )]
 
 mod browser;
+mod console;
 mod files;
 mod fixtures;
 mod http;
@@ -30,7 +31,7 @@ mod process;
 mod tls;
 
 #[allow(unused_imports, reason = "not every test binary uses every part")]
-pub use {browser::*, files::*, fixtures::*, http::*, process::*, tls::*};
+pub use {browser::*, console::*, files::*, fixtures::*, http::*, process::*, tls::*};
 
 use std::time::{Duration, Instant};
 
