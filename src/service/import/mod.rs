@@ -129,7 +129,7 @@ impl Vault {
         );
 
         let mut report = ImportReport::default();
-        let mut spool = Spool::new(&self.inner.data_dir)?;
+        let mut spool = Spool::new(self.local_dir())?;
         let mut numbers = HashSet::new();
         let mut ssns: HashSet<BlindIndex> = HashSet::new();
         let store = &self.inner.store;
