@@ -391,3 +391,67 @@ async fn keys_rotate_on_a_store_replaces_the_key_file_and_a_restarted_node_reads
     assert!(stale.is_err());
     assert_eq!(c.key_file_bytes().unwrap(), after);
 }
+
+/// An import and a payroll export past `INLINE_IDS` on a store: their id lists are store
+/// values named by the entries, served by the other node, and nothing is left on local disk.
+/// Slow (about 2 minutes on 2 cores: the import stores 10 001 rows one transaction each), so
+/// ignored by default; `id_lists_are_kept_in_the_store_and_served_by_every_node` covers the same
+/// code cheaply. Run with `cargo test --lib store_mode -- --ignored`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: 10 001 rows imported into PostgreSQL; run with --ignored"]
+async fn large_imports_and_exports_keep_their_id_lists_in_the_store() {
+    let Some(pg) = crate::testing::pg::require("store_large_id_lists") else {
+        return;
+    };
+    let (_url, a, b) = two_nodes(&pg, "large").await;
+    let n = super::INLINE_IDS + 1;
+    let mut csv =
+        String::from("employee_number,first_name,last_name,hire_date,ssn,date_of_birth\n");
+    for i in 0..n {
+        csv.push_str(&format!(
+            "E{i},A,B,2026-01-15,{:03}-{:02}-{:04},1990-04-01\n",
+            100 + i / 9000,
+            1 + (i / 100) % 90,
+            1 + i % 9999
+        ));
+    }
+    let report = a
+        .import_csv(csv.as_bytes(), "big.csv", false)
+        .await
+        .unwrap();
+    assert_eq!((report.imported, report.rejected.len()), (n, 0));
+    let ctx = RequestCtx::default();
+    let _ = user(&a, "pay", "payroll", None).await;
+    let aud = user(&a, "aud", "auditor", None).await;
+    let pay_b = b.principal_named("pay").unwrap();
+    let mut rx = b.payroll_export(&pay_b, &ctx, Ok(None)).await.unwrap();
+    let mut lines = 0;
+    while let Some(chunk) = rx.recv().await {
+        lines += chunk.unwrap().iter().filter(|&&c| c == b'\n').count();
+    }
+    assert_eq!(lines, n);
+
+    let head = a.shared_chain().unwrap().head().unwrap().seq;
+    let entries = a.inner.reader.read_range(0, head, usize::MAX).unwrap();
+    for action in ["employee.import", "employee.export"] {
+        let e = entries.iter().rev().find(|e| e.action == action).unwrap();
+        assert!(e.employee_ids.is_none(), "{action}: too many ids to inline");
+        let digest = e
+            .reason
+            .as_deref()
+            .unwrap()
+            .rsplit("sha256 ")
+            .next()
+            .unwrap()
+            .trim_end_matches(')')
+            .to_owned();
+        // Kept by the node that wrote the entry, served by the other.
+        let list = a.id_list(&aud, &ctx, &digest).await.unwrap();
+        assert_eq!(list.iter().filter(|&&c| c == b'\n').count(), n, "{action}");
+        assert_eq!(b.kept_ids(&digest).unwrap().len(), n, "{action}");
+    }
+    for v in [&a, &b] {
+        let left: Vec<_> = std::fs::read_dir(v.local_dir()).unwrap().collect();
+        assert!(left.is_empty(), "plans and spools are removed: {left:?}");
+    }
+}
