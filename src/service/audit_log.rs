@@ -147,7 +147,9 @@ impl Vault {
         let _grant = self
             .authorize::<crate::service::access::ReadAudit>(who, ctx, None, None)
             .await?;
-        let head = self.inner.audit.head();
+        // The whole chain's head: in cluster mode other nodes may have appended since this
+        // node's last entry.
+        let head = self.committed_head()?;
         let ts = rfc3339(self.now());
         let key = self.inner.keys.checkpoint_key();
         let signature = key.sign(&checkpoint_message(head.seq, &head.hash, &ts));
@@ -284,7 +286,7 @@ impl Vault {
             .authorize::<crate::service::access::ReadAudit>(who, ctx, None, None)
             .await?;
         let now = self.now();
-        let head = self.inner.audit.head().seq;
+        let head = self.committed_head()?.seq;
         {
             // Nothing new since the last count (reading the log appends nothing): no disk, no
             // blocking thread.

@@ -251,6 +251,12 @@ async fn two_nodes_share_records_users_revocation_and_one_chain() {
         intact_entries(b.verify_audit(&aud_b, &ctx).await.unwrap()),
         head
     );
+    // B's signed checkpoint and queries name the whole chain's head, A's entries included.
+    a.create_employee(&hr2, &ctx, Ok(draft("last", "401-22-3333")), Ok(None))
+        .await
+        .unwrap();
+    let head = head + 1;
+    assert_eq!(b.audit_checkpoint(&aud_b, &ctx).await.unwrap().seq, head);
     let page = b.inner.reader.read_range(0, head, usize::MAX).unwrap();
     let seqs: Vec<u64> = page.iter().map(|e| e.seq).collect();
     assert_eq!(seqs, (1..=head).collect::<Vec<_>>(), "gap-free, one order");
