@@ -138,13 +138,25 @@ pub(crate) const KEY_FILE_META: &str = "vault.keys";
 /// Connections each vault keeps to a PostgreSQL store.
 const STORE_POOL: usize = 16;
 
-/// Where a vault lives.
-#[derive(Debug, Clone)]
+/// Where a vault lives. `Debug` and `Display` never show a store URL (it may carry a password).
+#[derive(Clone)]
 pub enum Location {
     /// A data dir: sled, the key-slot file and the audit segments (the embedded default).
     DataDir(PathBuf),
     /// A PostgreSQL store URL (cluster mode): any number of nodes may open it at once.
     Store(String),
+}
+
+impl std::fmt::Debug for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::DataDir(dir) => f.debug_tuple("DataDir").field(dir).finish(),
+            Location::Store(url) => f
+                .debug_tuple("Store")
+                .field(&describe_store_url(url))
+                .finish(),
+        }
+    }
 }
 
 impl std::fmt::Display for Location {

@@ -96,6 +96,11 @@ async fn init_on_a_store_then_open_refuses_a_wrong_passphrase_and_a_second_init(
         ),
         "{refused}"
     );
+    let secret = Location::Store("postgresql://u:hunter22@db.example:5433/hr".to_owned());
+    for shown in [format!("{secret}"), format!("{secret:?}")] {
+        assert!(!shown.contains("hunter22"), "{shown}");
+        assert!(shown.contains("database hr on db.example:5433"), "{shown}");
+    }
     let again = Vault::init_store(&url, opts(), clock())
         .await
         .err()
