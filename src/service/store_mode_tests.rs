@@ -466,3 +466,14 @@ async fn large_imports_and_exports_keep_their_id_lists_in_the_store() {
         assert!(left.is_empty(), "plans and spools are removed: {left:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_store_is_refused_without_showing_its_password() {
+    // Port 1: nothing listens; no PostgreSQL needed.
+    let url = "postgresql://u:hunter22@127.0.0.1:1/hr";
+    let err = open(url, PASS).await.err().unwrap();
+    assert!(matches!(err, VaultError::Store(_)), "{err}");
+    assert!(!err.to_string().contains("hunter22"), "{err}");
+    let err = Vault::init_store(url, opts(), clock()).await.err().unwrap();
+    assert!(!err.to_string().contains("hunter22"), "{err}");
+}
