@@ -27,7 +27,7 @@ pub use reader::{AuditQuery, AuditReader, ChainLines, QueryPage, Tail};
 pub use scan::{Scan, TornTail};
 pub use segment::{Head, RecoveryReport, SegmentDir};
 pub use space::SpaceGuard;
-pub use verify::{ChainVerifier, HeadView, Verdict, verify_data_dir, verify_reader};
+pub use verify::{ChainVerifier, HeadView, Verdict, verify_data_dir, verify_lines, verify_reader};
 pub use writer::{
     AuditLog, ChainSink, CommitError, CommitObserver, Durable, FileChain, FileSink, LogSink,
     Recorded, StoreSync, WriterStats,

@@ -293,3 +293,49 @@ pub fn verify_reader(r: impl BufRead, upto: Option<u64>) -> io::Result<Verdict> 
 pub fn verify_data_dir(audit_dir: &Path, upto: Option<u64>) -> io::Result<Verdict> {
     Ok(SegmentDir::new(audit_dir).scan(upto)?.verdict)
 }
+
+/// Verifies a shared chain (cluster mode) from entry 1 up to `head`, the committed head read
+/// from the same database: every line up to it must be there, in order, and the last must be
+/// `head` itself (same seq and hash), so a chain cut short or a head row that disagrees with the
+/// lines is reported, not taken as intact.
+pub fn verify_lines(lines: &dyn super::ChainLines, head: &Head) -> io::Result<Verdict> {
+    const PAGE: usize = 1000;
+    let mut v = ChainVerifier::new();
+    let mut after = 0u64;
+    while after < head.seq {
+        let page = lines.lines(after, head.seq, PAGE, false)?;
+        let Some(&(last, _)) = page.last() else {
+            break;
+        };
+        for (_, line) in &page {
+            if let Err((first_bad_seq, reason)) = v.push_line(line.as_bytes()) {
+                return Ok(Verdict::Broken {
+                    first_bad_seq,
+                    reason,
+                });
+            }
+        }
+        after = last;
+    }
+    let reached = v.head().clone();
+    if !v.is_pending() && reached.seq < head.seq {
+        let missing = reached.seq + 1;
+        return Ok(Verdict::Broken {
+            first_bad_seq: missing,
+            reason: format!("entry {missing} is missing"),
+        });
+    }
+    let verdict = v.finish();
+    if let Verdict::Intact { head: h, .. } = &verdict
+        && (h.seq != head.seq || h.hash != head.hash)
+    {
+        return Ok(Verdict::Broken {
+            first_bad_seq: head.seq,
+            reason: format!(
+                "the chain's head record names entry {} with a hash the lines do not end in",
+                head.seq
+            ),
+        });
+    }
+    Ok(verdict)
+}

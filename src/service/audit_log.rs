@@ -10,7 +10,7 @@ use super::{Principal, RequestCtx, ServiceError, Vault};
 use jiff::Timestamp;
 
 use crate::audit::{
-    AuditQuery, AuditReader, QueryPage, Verdict, checkpoint_message, verify_data_dir,
+    AuditQuery, AuditReader, QueryPage, Verdict, checkpoint_message, verify_data_dir, verify_lines,
 };
 use crate::clock::rfc3339;
 
@@ -62,7 +62,7 @@ impl Vault {
             .await?;
         let q = q?;
         let reader = self.inner.reader.clone();
-        let head = self.inner.audit.head().seq;
+        let head = self.committed_head()?.seq;
         tokio::task::spawn_blocking(move || reader.query(&q, head))
             .await
             .map_err(|_| ServiceError::Internal)?
@@ -81,9 +81,25 @@ impl Vault {
         let _grant = self
             .authorize::<crate::service::access::ReadAudit>(who, ctx, None, None)
             .await?;
-        let dir = self.inner.data_dir.join("audit");
-        let head = self.inner.audit.head().seq;
-        let verdict = tokio::task::spawn_blocking(move || verify_data_dir(&dir, Some(head)))
+        let verify: Box<dyn FnOnce() -> std::io::Result<Verdict> + Send> =
+            match (self.data_dir(), self.shared_chain()) {
+                (Some(dir), _) => {
+                    let dir = dir.join("audit");
+                    let head = self.inner.audit.head().seq;
+                    Box::new(move || verify_data_dir(&dir, Some(head)))
+                }
+                // Every node's entries, up to the chain's committed head (read inside, so the
+                // lines read can never be behind the head they are checked against).
+                (None, Some(chain)) => {
+                    let chain = chain.clone();
+                    Box::new(move || {
+                        let head = chain.head().map_err(std::io::Error::other)?;
+                        verify_lines(&chain, &head)
+                    })
+                }
+                (None, None) => return Err(ServiceError::Internal),
+            };
+        let verdict = tokio::task::spawn_blocking(verify)
             .await
             .map_err(|_| ServiceError::Internal)?
             .map_err(|e| {
@@ -131,7 +147,9 @@ impl Vault {
         let _grant = self
             .authorize::<crate::service::access::ReadAudit>(who, ctx, None, None)
             .await?;
-        let head = self.inner.audit.head();
+        // The whole chain's head: in cluster mode other nodes may have appended since this
+        // node's last entry.
+        let head = self.committed_head()?;
         let ts = rfc3339(self.now());
         let key = self.inner.keys.checkpoint_key();
         let signature = key.sign(&checkpoint_message(head.seq, &head.hash, &ts));
@@ -268,7 +286,7 @@ impl Vault {
             .authorize::<crate::service::access::ReadAudit>(who, ctx, None, None)
             .await?;
         let now = self.now();
-        let head = self.inner.audit.head().seq;
+        let head = self.committed_head()?.seq;
         {
             // Nothing new since the last count (reading the log appends nothing): no disk, no
             // blocking thread.

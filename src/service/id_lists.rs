@@ -3,6 +3,10 @@
 //! The entry carries the list's SHA-256 instead, so the list is still covered by the hash chain;
 //! the list itself is kept durably as `audit/id-lists/<sha256>.ids` (one id per line) and served
 //! at `GET /v1/audit/id-lists/{sha256}`, checked against its name before it is returned.
+//!
+//! In a PostgreSQL store (cluster mode) a kept list is the `Meta` value `id-list/<sha256>`
+//! instead, committed before the entry that names it, so every node serves it; it is still
+//! written through a local temporary file (memory stays bounded while it is built).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufWriter, Write};
@@ -26,6 +30,21 @@ pub(crate) struct IdListWriter {
     tmp: PathBuf,
     out: BufWriter<File>,
     digest: Sha256,
+    /// Kept in this store (cluster mode) instead of renamed beside the segments.
+    store: Option<crate::store::Store>,
+}
+
+/// The `Meta` key of a kept list in a store.
+fn meta_key(digest: &str) -> String {
+    format!("id-list/{digest}")
+}
+
+/// A digest as the entries write it: 64 lower-case hex digits.
+fn is_digest(digest: &str) -> bool {
+    digest.len() == 64
+        && digest
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
 }
 
 impl IdListWriter {
@@ -40,6 +59,17 @@ impl IdListWriter {
     pub(crate) fn keep(self) -> Result<String, ServiceError> {
         let digest = hex::encode(self.digest.finalize());
         let file = self.out.into_inner().map_err(|e| io_err(e.error()))?;
+        if let Some(store) = self.store {
+            drop(file);
+            let bytes = fs::read(&self.tmp);
+            let _ = fs::remove_file(&self.tmp);
+            let bytes = bytes.map_err(io_err)?;
+            // Content-addressed: a list already kept under this digest is this list.
+            return match store.replace_meta(&meta_key(&digest), None, &bytes) {
+                Ok(()) | Err(crate::store::StoreError::Conflict(_)) => Ok(digest),
+                Err(e) => Err(e.into()),
+            };
+        }
         file.sync_all().map_err(io_err)?;
         let kept = self.tmp.with_file_name(format!("{digest}.ids"));
         fs::rename(&self.tmp, &kept).map_err(io_err)?;
@@ -59,9 +89,26 @@ impl IdListWriter {
 
 impl Vault {
     /// Where kept lists live (payroll's export plans are written beside them, so a kept list
-    /// is a rename away).
+    /// is a rename away); in cluster mode the node's private temporary directory, where lists
+    /// are only built (they are kept in the store).
     pub(crate) fn id_lists_dir(&self) -> PathBuf {
-        self.inner.data_dir.join("audit").join("id-lists")
+        match self.data_dir() {
+            Some(dir) => dir.join("audit").join("id-lists"),
+            None => self.local_dir().to_path_buf(),
+        }
+    }
+
+    /// A kept list's bytes, as stored (not yet checked against its digest); `NotFound` if absent.
+    fn kept_bytes(&self, digest: &str) -> Result<Vec<u8>, ServiceError> {
+        if self.data_dir().is_none() {
+            return self
+                .inner
+                .store
+                .meta(&meta_key(digest))?
+                .ok_or(ServiceError::NotFound);
+        }
+        fs::read(self.id_lists_dir().join(format!("{digest}.ids")))
+            .map_err(|_| ServiceError::NotFound)
     }
 
     /// A new, empty id list in a temporary file of the id-lists directory.
@@ -78,6 +125,7 @@ impl Vault {
             tmp,
             out: BufWriter::new(file),
             digest: Sha256::new(),
+            store: self.data_dir().is_none().then(|| self.inner.store.clone()),
         })
     }
 
@@ -99,8 +147,7 @@ impl Vault {
         if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(ServiceError::NotFound);
         }
-        let bytes = fs::read(self.id_lists_dir().join(format!("{digest}.ids")))
-            .map_err(|_| ServiceError::NotFound)?;
+        let bytes = self.kept_bytes(digest)?;
         if hex::encode(Sha256::digest(&bytes)) != digest {
             tracing::error!(%digest, "a kept id list does not match its digest");
             return Err(ServiceError::Internal);
@@ -121,17 +168,14 @@ impl Vault {
         let _grant = self
             .authorize::<crate::service::access::ReadAudit>(who, ctx, None, None)
             .await?;
-        if digest.len() != 64
-            || !digest
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-        {
+        if !is_digest(digest) {
             return Err(ServiceError::NotFound);
         }
-        let path = self.id_lists_dir().join(format!("{digest}.ids"));
-        let bytes = tokio::fs::read(&path)
+        let v = self.clone();
+        let d = digest.to_owned();
+        let bytes = tokio::task::spawn_blocking(move || v.kept_bytes(&d))
             .await
-            .map_err(|_| ServiceError::NotFound)?;
+            .map_err(|_| ServiceError::Internal)??;
         if hex::encode(Sha256::digest(&bytes)) != digest {
             tracing::error!(%digest, "a kept id list does not match its digest");
             return Err(ServiceError::Internal);

@@ -2,7 +2,7 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::lifecycle::{data_dir_layout, replace_file};
+use super::lifecycle::{KEY_FILE_META, data_dir_layout, replace_file};
 use super::{ServiceError, Vault};
 use crate::audit::{Action, Actor, NewEntry, Outcome};
 use crate::clock::rfc3339;
@@ -25,7 +25,10 @@ impl Vault {
         &self,
         passphrase: &SecretString,
     ) -> Result<RotateReport, ServiceError> {
-        let mut keyfile = self.key_file().map_err(|e| {
+        let read = self
+            .key_file_bytes()
+            .and_then(|b| Ok((crate::crypto::KeyFile::from_bytes(&b)?, b)));
+        let (mut keyfile, before) = read.map_err(|e| {
             tracing::error!(error = %e, "cannot read the key file");
             ServiceError::Internal
         })?;
@@ -48,8 +51,17 @@ impl Vault {
             "master key v{version} created; every record key is re-wrapped under it"
         ));
         self.record(e).await?;
-        let keys_path = data_dir_layout(&self.inner.data_dir).keys;
-        replace_file(&keys_path, &keyfile.to_bytes()).map_err(|e| {
+        let written = match self.data_dir() {
+            Some(dir) => replace_file(&data_dir_layout(dir).keys, &keyfile.to_bytes()),
+            // Compare-and-set: a rotation that raced another (on another node) loses instead
+            // of dropping the master key version the other one added.
+            None => self
+                .inner
+                .store
+                .replace_meta(KEY_FILE_META, Some(&before), &keyfile.to_bytes())
+                .map_err(|e| super::VaultError::Store(e.to_string())),
+        };
+        written.map_err(|e| {
             tracing::error!(error = %e, "cannot write the key file");
             ServiceError::Internal
         })?;

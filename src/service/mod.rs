@@ -27,11 +27,12 @@ pub mod records;
 mod recover;
 mod session;
 #[cfg(test)]
+mod store_mode_tests;
+#[cfg(test)]
 mod testing_support;
 mod users;
 mod webhook;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -53,7 +54,7 @@ pub use id_lists::INLINE_IDS;
 pub use idempotency::IdempotencyKey;
 pub use import::{CsvDrafts, CsvRow, ImportError, ImportReport, RowError};
 pub use keys::RotateReport;
-pub use lifecycle::{InitOptions, InitOutcome, Layout, VaultError, data_dir_layout};
+pub use lifecycle::{InitOptions, InitOutcome, Layout, Location, VaultError, data_dir_layout};
 pub use metrics::Metrics;
 pub use payroll::{
     DeletedLine, ExportChunk, PayrollFields, PayrollLine, PayrollRecord, write_payroll_line,
@@ -173,7 +174,8 @@ impl Principal {
 }
 
 pub(crate) struct Inner {
-    pub(crate) data_dir: PathBuf,
+    /// The data dir (held) or the store this vault lives in.
+    pub(crate) place: lifecycle::Place,
     pub(crate) store: Store,
     pub(crate) keys: Keyring,
     pub(crate) audit: AuditLog,
@@ -198,8 +200,6 @@ pub(crate) struct Inner {
     pub(crate) audit_hours: parking_lot::Mutex<audit_log::HourCache>,
     /// The last whole-chain verification on this node (when, and what it found).
     pub(crate) last_verify: parking_lot::Mutex<Option<(String, VerifyReport)>>,
-    /// Held for the life of the process: one vault, one server.
-    pub(crate) _lock: std::fs::File,
 }
 
 /// An unsealed, running vault. Cheap to clone.
@@ -228,9 +228,38 @@ impl Vault {
         &self.inner.metrics
     }
 
-    /// The data directory.
-    pub fn data_dir(&self) -> &std::path::Path {
-        &self.inner.data_dir
+    /// The data directory (`None` for a vault in a PostgreSQL store).
+    pub fn data_dir(&self) -> Option<&std::path::Path> {
+        match &self.inner.place {
+            lifecycle::Place::DataDir { dir, .. } => Some(dir),
+            lifecycle::Place::Store { .. } => None,
+        }
+    }
+
+    /// Where this node may put files that must be local (the import spool): the data dir, or
+    /// the node's private temporary directory in cluster mode.
+    pub(crate) fn local_dir(&self) -> &std::path::Path {
+        match &self.inner.place {
+            lifecycle::Place::DataDir { dir, .. } => dir,
+            lifecycle::Place::Store { scratch, .. } => scratch.path(),
+        }
+    }
+
+    /// The shared chain, in cluster mode.
+    pub(crate) fn shared_chain(&self) -> Option<&crate::store::PgChain> {
+        match &self.inner.place {
+            lifecycle::Place::DataDir { .. } => None,
+            lifecycle::Place::Store { chain, .. } => Some(chain),
+        }
+    }
+
+    /// The last committed entry of the whole chain: this node's writer's head for a data dir
+    /// (it is the only writer), the chain's head row for a store (every node's entries).
+    pub(crate) fn committed_head(&self) -> Result<crate::audit::Head, ServiceError> {
+        match self.shared_chain() {
+            None => Ok(self.inner.audit.head()),
+            Some(chain) => chain.head().map_err(ServiceError::from),
+        }
     }
 
     /// An entry for `who` doing `action`.

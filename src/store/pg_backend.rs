@@ -98,8 +98,54 @@ fn lock_key(t: Tree, key: &[u8]) -> i64 {
 /// The pool and the runtime its connections live on, shared by the backend and the key slots.
 #[derive(Clone)]
 pub(super) struct Client {
-    rt: Arc<tokio::runtime::Runtime>,
+    rt: Arc<ClientRuntime>,
     pub(super) pool: Pool,
+}
+
+/// The client's own runtime. Dropped without waiting for its threads, so the last handle to a
+/// store may go away anywhere, including inside an async task (a plain `Runtime` panics when
+/// dropped there); every call waited for its answer already, so nothing is cut short.
+pub(super) struct ClientRuntime {
+    handle: tokio::runtime::Handle,
+    /// Taken only by `drop`.
+    rt: Option<tokio::runtime::Runtime>,
+}
+
+impl ClientRuntime {
+    fn new(rt: tokio::runtime::Runtime) -> Self {
+        Self {
+            handle: rt.handle().clone(),
+            rt: Some(rt),
+        }
+    }
+
+    fn handle(&self) -> &tokio::runtime::Handle {
+        &self.handle
+    }
+}
+
+impl Drop for ClientRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// A store URL as messages may show it: database, host and port, never the password (nor any
+/// other part of the URL). `"a PostgreSQL store"` if the URL does not parse.
+pub fn describe_store_url(url: &str) -> String {
+    let Ok(config) = url.parse::<tokio_postgres::Config>() else {
+        return "a PostgreSQL store (the URL does not parse)".to_owned();
+    };
+    let db = config.get_dbname().unwrap_or("(default)");
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+        Some(tokio_postgres::config::Host::Unix(p)) => p.display().to_string(),
+        None => "localhost".to_owned(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!("database {db} on {host}:{port}")
 }
 
 /// PostgreSQL behind `Backend`.
@@ -134,7 +180,7 @@ impl PgBackend {
             .map_err(engine)?;
         let b = Self {
             client: Client {
-                rt: Arc::new(rt),
+                rt: Arc::new(ClientRuntime::new(rt)),
                 pool,
             },
         };
@@ -175,7 +221,7 @@ impl Client {
         F::Output: Send + 'static,
     {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        self.rt.spawn(async move {
+        self.rt.handle().spawn(async move {
             let _ = tx.send(f.await);
         });
         let wait = move || rx.recv();

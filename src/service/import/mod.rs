@@ -5,7 +5,8 @@
 //! reported by line number (header = line 1) and employee number, never by value. Accepted rows
 //! are listed in one `employee.import` audit entry, appended before any of them is stored.
 //!
-//! Memory: sealed records wait for that entry in an unnamed spool file in the data dir (sealed
+//! Memory: sealed records wait for that entry in an unnamed spool file in the data dir, or in the
+//! node's private temp dir for a vault in a PostgreSQL store (sealed
 //! fields stay sealed there; the kernel removes the file however the process ends), so only ids,
 //! key slots and the in-file uniqueness sets stay in memory: about 150 bytes a row instead of
 //! the whole record.
@@ -77,7 +78,7 @@ pub enum ImportError {
     #[error("cannot read the CSV file: {0}")]
     Csv(String),
     /// The temporary file holding sealed rows until they are audited failed.
-    #[error("cannot use the import spool file in the data dir: {0}")]
+    #[error("cannot use the import spool file (in the data dir, or the node's temp dir): {0}")]
     Spool(String),
     /// The vault refused.
     #[error("{0}")]
@@ -129,7 +130,7 @@ impl Vault {
         );
 
         let mut report = ImportReport::default();
-        let mut spool = Spool::new(&self.inner.data_dir)?;
+        let mut spool = Spool::new(self.local_dir())?;
         let mut numbers = HashSet::new();
         let mut ssns: HashSet<BlindIndex> = HashSet::new();
         let store = &self.inner.store;

@@ -146,10 +146,12 @@ impl Runner {
         let mut engine = Engine::new(vault.inner.settings.monitor.clone());
         let window = engine.window();
         let mut starts = WindowStart::default();
-        let mut tail = Tail::new(
-            SegmentDir::new(vault.inner.data_dir.join("audit")),
-            cursor.window_from.saturating_sub(1),
-        );
+        let after = cursor.window_from.saturating_sub(1);
+        let mut tail = match (vault.data_dir(), vault.shared_chain()) {
+            (Some(dir), _) => Tail::new(SegmentDir::new(dir.join("audit")), after),
+            (None, Some(chain)) => Tail::over(std::sync::Arc::new(chain.clone()), after),
+            (None, None) => return Err("the vault has neither a data dir nor a store".into()),
+        };
         while tail.next_seq() <= cursor.processed {
             let n = tail
                 .read(cursor.processed, BATCH, |e| {
