@@ -13,7 +13,7 @@ mod common;
 use std::sync::OnceLock;
 
 use common::{
-    Page, Shared, aba, audit_entries, create_employee, draft, linked_person, unique_number,
+    Page, Shared, aba, audit_entries, create_employee, draft, flag, linked_person, unique_number,
     unique_ssn,
 };
 use serde_json::json;
@@ -516,4 +516,51 @@ fn an_import_over_10_mib_is_refused_with_a_message() {
     let r = b.send("POST", "/ui/import", Some((&kind, body)));
     r.expect(200);
     assert!(r.body.contains("Imported 1 employees"), "{}", r.body);
+}
+
+/// The restriction (CONTRACT §2 monitor) holds on the console's door to plaintext too: an hr user
+/// whose own record carries a `pip` flag is refused a reveal from the console with the service's
+/// message (which does not say a flag exists), the value is not on the page, and the refusal is
+/// an audited `access.denied` — the console adds no way around the policy.
+#[test]
+fn a_restricted_user_is_refused_a_reveal_from_the_console_as_from_the_api() {
+    let w = world();
+    let (own, person) = linked_person(w, "hr", "hr-restricted-console");
+    flag(w, &w.staff.security.token, &own, "pip").expect(201);
+    let body = draft();
+    let ssn = body["ssn"].as_str().unwrap().to_owned();
+    let target = create_employee(w.c(), &w.staff.hr.token, &body);
+    let id = target["id"].as_str().unwrap().to_owned();
+
+    let mut b = Browser::signed_in(&world().server.base, &person);
+    let csrf = b.csrf_of(&format!("/ui/employees/{id}"));
+    let refused = b.post(
+        &format!("/ui/employees/{id}/reveal"),
+        &[
+            ("csrf", &csrf),
+            ("fields", "ssn"),
+            ("reason", "checking the tax withholding form"),
+        ],
+    );
+    refused.expect(403);
+    assert!(!refused.body.contains(&ssn), "no value on a refused page");
+    assert!(
+        refused
+            .body
+            .contains("not permitted for this account; contact your security team"),
+        "the service's message: {}",
+        refused.body
+    );
+    assert!(
+        !refused.body.to_lowercase().contains("pip"),
+        "no hint of a flag"
+    );
+    let denied = audit_entries(w.c(), &w.staff.auditor.token, "action=access.denied", 0);
+    assert!(
+        denied
+            .iter()
+            .any(|e| e["actor"]["username"] == "hr-restricted-console"
+                && e["employee_id"] == id.as_str()),
+        "the refusal is audited"
+    );
 }

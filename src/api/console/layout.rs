@@ -153,6 +153,9 @@ pub(super) fn error_text(e: &ServiceError) -> (StatusCode, String) {
             .map(|f| format!("{}: {}", f.field, f.message))
             .collect::<Vec<_>>()
             .join("; "),
+        // The service's own words, verbatim: a person (or their helpdesk) can search for them,
+        // and the restriction's message must read exactly as the API's.
+        ServiceError::Forbidden(d) => d.clone(),
         _ => capitalise(&detail),
     };
     (status, text)
