@@ -11,30 +11,7 @@ use hrvault::model::{
 use hrvault::service::CsvDrafts;
 
 /// Field names a validation error may point at.
-const ERROR_FIELDS: [&str; 22] = [
-    "employee_number",
-    "first_name",
-    "last_name",
-    "preferred_name",
-    "work_email",
-    "department",
-    "job_title",
-    "manager_id",
-    "location",
-    "hire_date",
-    "status",
-    "termination_date",
-    "ssn",
-    "date_of_birth",
-    "home_address.line1",
-    "home_address.line2",
-    "home_address.city",
-    "home_address.state",
-    "home_address.postal_code",
-    "home_address.country",
-    "bank_account.routing_number",
-    "bank_account.account_number",
-];
+const ERROR_FIELDS: [&str; 22] = hrvault::model::EmployeeDraft::COLUMNS;
 
 /// Target `employee_json`: a `POST /v1/employees` body.
 pub fn employee_json(data: &[u8]) {

@@ -2,30 +2,7 @@
 
 use super::*;
 
-const PATHS: [&str; 22] = [
-    "employee_number",
-    "first_name",
-    "last_name",
-    "preferred_name",
-    "work_email",
-    "department",
-    "job_title",
-    "manager_id",
-    "location",
-    "hire_date",
-    "status",
-    "termination_date",
-    "ssn",
-    "date_of_birth",
-    "home_address.line1",
-    "home_address.line2",
-    "home_address.city",
-    "home_address.state",
-    "home_address.postal_code",
-    "home_address.country",
-    "bank_account.routing_number",
-    "bank_account.account_number",
-];
+const PATHS: [&str; 22] = hrvault::model::EmployeeDraft::COLUMNS;
 const OPTIONAL: [&str; 13] = [
     "preferred_name",
     "work_email",
