@@ -83,9 +83,12 @@ pub(super) async fn run_server(
     let scheme = if opts.is_tls() { "https" } else { "http" };
     tracing::info!(%addr, scheme, "hrvault listening");
     eprintln!("hrvault listening on {scheme}://{addr}");
-    crate::api::serve_with(vault, listener, opts, shutdown_signal())
-        .await
-        .map_err(|e| CliError::usage(format!("error: server failed: {e}")))
+    let node = vault.clone();
+    let served = crate::api::serve_with(vault, listener, opts, shutdown_signal()).await;
+    // In cluster mode, hand the monitor, webhook and housekeeping to another node now rather
+    // than after their leases expire.
+    node.step_down();
+    served.map_err(|e| CliError::usage(format!("error: server failed: {e}")))
 }
 
 /// Plain HTTP is for loopback only (CONTRACT §1) unless the operator says otherwise.

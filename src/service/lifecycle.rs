@@ -646,6 +646,7 @@ async fn open_parts(
             webhook_wake: tokio::sync::Notify::new(),
             audit_hours: Default::default(),
             last_verify: Default::default(),
+            node: super::duty::Node::new(),
             store,
             keys,
             audit,

@@ -11,6 +11,7 @@ pub mod access;
 mod alerts;
 mod audit_log;
 mod console;
+mod duty;
 mod error;
 mod flags;
 mod fresh;
@@ -34,6 +35,7 @@ mod users;
 mod webhook;
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 
@@ -72,21 +74,39 @@ pub use users::{NewUser, UserPatch, UserView, generate_password};
 pub fn spawn_background_tasks(vault: &Vault) {
     monitor_task::spawn_monitor(vault);
     webhook::spawn_webhook(vault);
-    let terminations = vault.clone();
+    let v = vault.clone();
+    // Housekeeping is a duty: in a store, one node at a time runs it (`service::duty`). Its
+    // loop turns every `RENEW_EVERY` so the lease stays renewed between the jobs.
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+        let mut duty = v.duty(duty::HOUSEKEEPING);
+        let mut tick = tokio::time::interval(duty::RENEW_EVERY);
+        let (mut terminations_at, mut purge_at) = (Instant::now(), Instant::now());
         loop {
             tick.tick().await;
-            match terminations.enforce_due_terminations().await {
-                Ok(n) if n > 0 => tracing::info!(disabled = n, "termination flags enforced"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "could not enforce due termination flags"),
+            if !duty.hold() {
+                continue;
+            }
+            if Instant::now() >= terminations_at {
+                terminations_at = Instant::now() + Duration::from_secs(30);
+                match v.enforce_due_terminations().await {
+                    Ok(n) if n > 0 => tracing::info!(disabled = n, "termination flags enforced"),
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not enforce due termination flags")
+                    }
+                }
+            }
+            if Instant::now() >= purge_at {
+                purge_at = Instant::now() + Duration::from_secs(600);
+                v.purge_expired().await;
             }
         }
     });
+    // Each node audits the rate-limit windows it refused in (per node by design: see
+    // docs/design/cluster.md), so this one is not a duty.
     let limits = vault.clone();
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
         loop {
             tick.tick().await;
             if let Err(e) = limits.record_ended_rate_limits().await {
@@ -94,37 +114,37 @@ pub fn spawn_background_tasks(vault: &Vault) {
             }
         }
     });
-    let v = vault.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
-        loop {
-            tick.tick().await;
-            let store = v.inner.store.clone();
-            let now = v.now();
-            let day_ago = now
-                .checked_sub(jiff::SignedDuration::from_hours(24))
-                .unwrap_or(now);
-            let purge = move || -> Result<(usize, usize), crate::store::StoreError> {
-                let limits = store.purge_limits(now.as_second())?;
-                tracing::debug!(limit_windows = limits, "ended rate-limit windows removed");
-                Ok((store.purge_revoked(now)?, store.purge_idempotency(day_ago)?))
-            };
-            if let Err(e) = v.purge_console_sessions() {
-                tracing::warn!(error = %e, "could not remove expired console sessions");
-            }
-            match tokio::task::spawn_blocking(purge).await {
-                Ok(Ok((revoked, keys))) => {
-                    tracing::debug!(
-                        revoked,
-                        idempotency_keys = keys,
-                        "expired revocations and idempotency keys removed"
-                    )
-                }
-                Ok(Err(e)) => tracing::warn!(error = %e, "housekeeping failed"),
-                Err(_) => {}
-            }
+}
+
+impl Vault {
+    /// Removes what has expired: rate-limit windows, revocations of expired tokens, day-old
+    /// idempotency keys, console sessions (housekeeping; idempotent).
+    async fn purge_expired(&self) {
+        let store = self.inner.store.clone();
+        let now = self.now();
+        let day_ago = now
+            .checked_sub(jiff::SignedDuration::from_hours(24))
+            .unwrap_or(now);
+        let purge = move || -> Result<(usize, usize), crate::store::StoreError> {
+            let limits = store.purge_limits(now.as_second())?;
+            tracing::debug!(limit_windows = limits, "ended rate-limit windows removed");
+            Ok((store.purge_revoked(now)?, store.purge_idempotency(day_ago)?))
+        };
+        if let Err(e) = self.purge_console_sessions() {
+            tracing::warn!(error = %e, "could not remove expired console sessions");
         }
-    });
+        match tokio::task::spawn_blocking(purge).await {
+            Ok(Ok((revoked, keys))) => {
+                tracing::debug!(
+                    revoked,
+                    idempotency_keys = keys,
+                    "expired revocations and idempotency keys removed"
+                )
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "housekeeping failed"),
+            Err(_) => {}
+        }
+    }
 }
 
 /// Where a request came from, for the audit entry.
@@ -200,6 +220,15 @@ pub(crate) struct Inner {
     pub(crate) audit_hours: parking_lot::Mutex<audit_log::HourCache>,
     /// The last whole-chain verification on this node (when, and what it found).
     pub(crate) last_verify: parking_lot::Mutex<Option<(String, VerifyReport)>>,
+    /// This node as the holder of single-runner duties (monitor, webhook, housekeeping).
+    pub(crate) node: Arc<duty::Node>,
+}
+
+impl Inner {
+    /// Whether the vault lives in a shared store (cluster mode), not a data dir.
+    pub(crate) fn store_mode(&self) -> bool {
+        matches!(self.place, lifecycle::Place::Store { .. })
+    }
 }
 
 /// An unsealed, running vault. Cheap to clone.
@@ -209,6 +238,21 @@ pub struct Vault {
 }
 
 impl Vault {
+    /// The single-runner duty `name` as this node sees it (always held in a data dir).
+    pub(crate) fn duty(&self, name: &'static str) -> duty::Duty {
+        let store = self.inner.store_mode().then(|| self.inner.store.clone());
+        duty::Duty::new(name, store, self.inner.node.clone())
+    }
+
+    /// Gives up this node's duties (monitor, webhook, housekeeping) so another node takes them
+    /// over at once instead of after their lease expires: called by `serve` at a clean
+    /// shutdown. A no-op in a data dir.
+    pub fn step_down(&self) {
+        if self.inner.store_mode() {
+            self.inner.node.step_down(&self.inner.store);
+        }
+    }
+
     pub(crate) fn now(&self) -> Timestamp {
         self.inner.clock.now()
     }

@@ -302,6 +302,72 @@ async fn a_honeytoken_planted_on_one_node_alerts_when_read_on_another() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_monitor_runs_on_one_node_and_a_node_that_lost_it_cannot_commit() {
+    let Some(pg) = crate::testing::pg::require("store_monitor_duty") else {
+        return;
+    };
+    let (_url, a, b) = two_nodes(&pg, "duty").await;
+    let ctx = RequestCtx::default();
+    let sec = user(&a, "sec", "security", None).await;
+    let hr = user(&a, "hr", "hr", None).await;
+    let (mut duty_a, mut duty_b) = (a.duty(super::duty::MONITOR), b.duty(super::duty::MONITOR));
+    assert!(duty_a.hold(), "the first node to ask takes the monitor");
+    assert!(!duty_b.hold(), "the other stands by");
+    let decoy = |n: &'static str, ssn: &'static str| {
+        let (a, sec) = (a.clone(), sec.clone());
+        async move {
+            a.create_honeytoken(&sec, &RequestCtx::default(), Ok(draft(n, ssn)))
+                .await
+                .unwrap()
+                .id
+        }
+    };
+    let first = decoy("D-1", "487-65-4321").await;
+    b.get_employee(&hr, &ctx, RecordRef::parse(&first))
+        .await
+        .unwrap();
+    let mut on_a = super::monitor_task::Runner::start(&a).unwrap();
+    on_a.set_fence(duty_a.fence());
+    assert_eq!(
+        on_a.catch_up().unwrap(),
+        1,
+        "A raises the alert for B's read"
+    );
+
+    // A steps down (a clean shutdown); B takes over at once, from the committed cursor.
+    a.step_down();
+    assert!(duty_b.hold(), "B takes the monitor over");
+    assert!(!duty_a.hold(), "a node stepping down takes no duty");
+    // Another reader: an open alert for the same user would only gain evidence.
+    let hr2 = user(&a, "hr2", "hr", None).await;
+    let second = decoy("D-2", "487-65-4322").await;
+    a.get_employee(&hr2, &ctx, RecordRef::parse(&second))
+        .await
+        .unwrap();
+    // A's runner still thinks it is the monitor: its commit is refused by the fence.
+    assert!(
+        on_a.catch_up().is_err(),
+        "the old holder's fence refuses it"
+    );
+    let mut on_b = super::monitor_task::Runner::start(&b).unwrap();
+    on_b.set_fence(duty_b.fence());
+    assert_eq!(on_b.catch_up().unwrap(), 1, "B raises only the new alert");
+    let alerts: Vec<_> = b
+        .inner
+        .store
+        .alerts()
+        .unwrap()
+        .into_iter()
+        .filter(|al| al.rule == Rule::HoneytokenAccess)
+        .collect();
+    assert_eq!(
+        alerts.len(),
+        2,
+        "one alert per decoy read: none lost, none doubled"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn id_lists_are_kept_in_the_store_and_served_by_every_node() {
     let Some(pg) = crate::testing::pg::require("store_id_lists") else {
         return;

@@ -96,7 +96,15 @@ pub(crate) fn spawn_webhook(vault: &Vault) {
     let v = vault.clone();
     tokio::spawn(async move {
         let mut retry_at: HashMap<AlertId, (Instant, Duration)> = HashMap::new();
+        // A duty: in a store one node at a time sends (`service::duty`). A node that loses the
+        // lease in the middle of a delivery may have sent an alert the next holder sends again:
+        // delivery is at least once, and receivers de-duplicate by `alert_id`.
+        let mut duty = v.duty(super::duty::WEBHOOK);
         loop {
+            if !duty.hold() {
+                tokio::time::sleep(super::duty::STANDBY_POLL).await;
+                continue;
+            }
             let outbox = match v.inner.store.webhook_outbox() {
                 Ok(o) => o,
                 Err(e) => {
@@ -106,6 +114,9 @@ pub(crate) fn spawn_webhook(vault: &Vault) {
             };
             retry_at.retain(|id, _| outbox.contains(id));
             for id in outbox {
+                if !duty.hold() {
+                    break;
+                }
                 if retry_at
                     .get(&id)
                     .is_some_and(|(at, _)| *at > Instant::now())

@@ -137,6 +137,25 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Releases lease `name` if `holder` holds it (a node stepping down at shutdown).
+    pub fn release_lease_of(&self, name: &'static str, holder: [u8; 16]) -> Result<(), StoreError> {
+        let Some(raw) = self.backend.get(Tree::Meta, &key(name))? else {
+            return Ok(());
+        };
+        let l: StoredLease = codec::decode(&raw)?;
+        if l.holder != holder {
+            return Ok(());
+        }
+        self.release_lease(&Lease {
+            name,
+            holder,
+            epoch: l.epoch,
+            expires_at: l.expires_at,
+        })
+    }
+}
+
 /// What a lease means on every engine (called by the sled and PostgreSQL tests).
 #[cfg(test)]
 pub(crate) fn check_leases(store: &Store) {

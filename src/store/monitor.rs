@@ -222,13 +222,17 @@ impl Store {
 
     /// Applies every alert change of a batch together with the new cursor, atomically: after a
     /// crash the alerts always match the cursor, so replaying from it is deterministic.
-    /// `Conflict` if an analyst changed one of the alerts meanwhile (the caller retries).
+    /// `Conflict` if an analyst changed one of the alerts meanwhile (the caller retries);
+    /// `Conflict("lease")` if `fence` (the monitor's lease, in a store) is no longer this node's:
+    /// another node took the monitor over, and this batch must not land.
     pub fn commit_monitor(
         &self,
         changes: &[AlertChange],
         cursor: MonitorCursor,
+        fence: Option<Check>,
     ) -> Result<(), StoreError> {
         let mut b = Batch::default();
+        b.checks.extend(fence);
         for c in changes {
             match c {
                 AlertChange::Raise {
@@ -347,14 +351,14 @@ mod tests {
             processed: 2,
             window_from: 1,
         };
-        store.commit_monitor(&raise, c1).unwrap();
+        store.commit_monitor(&raise, c1, None).unwrap();
         // Raising the same alert again conflicts and changes nothing, cursor included.
         let c2 = MonitorCursor {
             processed: 3,
             window_from: 1,
         };
         assert!(matches!(
-            store.commit_monitor(&raise, c2),
+            store.commit_monitor(&raise, c2, None),
             Err(StoreError::Conflict("alert"))
         ));
         assert_eq!(store.monitor_cursor().unwrap(), c1);

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::model::{AlertId, AlertStatus};
 use crate::monitor::Firing;
 use crate::service::Vault;
-use crate::store::{AlertChange, Loaded, MonitorCursor, StoreError, StoredAlert};
+use crate::store::{AlertChange, Check, Loaded, MonitorCursor, StoreError, StoredAlert};
 
 fn subject(f: &Firing) -> String {
     match (f.user_id, f.employee_id) {
@@ -140,13 +140,18 @@ impl Vault {
         firings: &[Firing],
         mut folded: Option<Vec<AlertChange>>,
         cursor: MonitorCursor,
+        fence: Option<&Check>,
     ) -> Result<Vec<&'static str>, StoreError> {
         for _ in 0..5 {
             let changes = match folded.take() {
                 Some(c) => c,
                 None => self.fold_firings(firings)?,
             };
-            match self.inner.store.commit_monitor(&changes, cursor) {
+            match self
+                .inner
+                .store
+                .commit_monitor(&changes, cursor, fence.cloned())
+            {
                 Ok(()) => {
                     return Ok(changes
                         .iter()
@@ -156,6 +161,9 @@ impl Vault {
                         })
                         .collect());
                 }
+                // Another node holds the monitor now: this batch must not land (it will
+                // evaluate these entries from the committed cursor).
+                Err(StoreError::Conflict("lease")) => return Err(StoreError::Conflict("lease")),
                 Err(StoreError::Conflict(_)) => continue, // an analyst triaged an alert meanwhile
                 Err(e) => return Err(e),
             }

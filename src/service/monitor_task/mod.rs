@@ -16,6 +16,11 @@
 //! alert is still raised, and every new evidence seq recorded, with the batch that causes it.
 //! A crash loses at most the unwritten cursor progress: those entries are evaluated again on
 //! start, and `StoredAlert::add_evidence` counts each seq once, so nothing is counted twice.
+//!
+//! In a store (cluster mode) the monitor is a duty (`service::duty`): it runs on the node that
+//! holds the `monitor` lease, over the whole cluster's committed chain, and every commit carries
+//! the lease's fence, so a node that lost the lease cannot commit an alert the new holder will
+//! also raise. The new holder starts from the committed cursor like a restart does.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -25,10 +30,11 @@ mod fold;
 use jiff::{SignedDuration, Timestamp};
 
 use super::Vault;
+use super::duty::{self, Duty};
 use crate::audit::{SegmentDir, Tail};
 use crate::model::{EmployeeId, UserId};
 use crate::monitor::{Directory, Engine, Event, Firing, FlagView};
-use crate::store::{EmployeeEntry, MonitorCursor, Store, StoredFlag};
+use crate::store::{Check, EmployeeEntry, MonitorCursor, Store, StoredFlag};
 
 const BATCH: usize = 4096;
 
@@ -132,6 +138,16 @@ pub(crate) struct Runner {
     cursor_every: Duration,
     /// Firings of batches not yet written (they only add to evidence counts).
     deferred: Vec<Firing>,
+    /// The monitor lease's fence, carried by every commit (`None` in a data dir).
+    fence: Option<Check>,
+}
+
+/// Why the monitor's loop ended without an error.
+enum Stopped {
+    /// The vault was dropped: the node is shutting down.
+    VaultGone,
+    /// Another node holds the monitor now: this one stands by.
+    LostDuty,
 }
 
 impl Runner {
@@ -179,7 +195,14 @@ impl Runner {
             committed_at: Instant::now(),
             cursor_every: CURSOR_EVERY,
             deferred: Vec::new(),
+            fence: None,
         })
+    }
+
+    /// Sets the fence every later commit carries (`run` sets it from the duty on each turn).
+    #[cfg(test)]
+    pub(crate) fn set_fence(&mut self, fence: Option<Check>) {
+        self.fence = fence;
     }
 
     /// Evaluates committed entries up to the current head, in batches; returns alerts raised.
@@ -190,7 +213,8 @@ impl Runner {
         let v = Vault { inner };
         let mut raised_total = 0;
         loop {
-            let head = v.inner.audit.head().seq;
+            // The whole chain's head: in a store, every node's entries.
+            let head = v.committed_head().map_err(|e| e.to_string())?.seq;
             if self.processed >= head {
                 if self.committed < self.processed
                     && self.committed_at.elapsed() >= self.cursor_every
@@ -201,7 +225,7 @@ impl Runner {
                     };
                     let deferred = std::mem::take(&mut self.deferred);
                     let raised = v
-                        .commit_firings(&deferred, None, quiet)
+                        .commit_firings(&deferred, None, quiet, self.fence.as_ref())
                         .map_err(|e| e.to_string())?;
                     self.committed = self.processed;
                     self.committed_at = Instant::now();
@@ -270,7 +294,7 @@ impl Runner {
                 let mut all = std::mem::take(&mut self.deferred);
                 all.append(&mut firings);
                 let raised = v
-                    .commit_firings(&all, reuse, next)
+                    .commit_firings(&all, reuse, next, self.fence.as_ref())
                     .map_err(|e| e.to_string())?;
                 self.committed = last;
                 self.committed_at = Instant::now();
@@ -302,16 +326,32 @@ impl Runner {
         raised.len()
     }
 
-    /// Catches up, then waits for the next commit (or a second), until the vault is dropped.
-    fn run(mut self) -> Result<(), String> {
+    /// Catches up, then waits for the next commit (or a second), until the vault is dropped or
+    /// `duty` is another node's. In a store, other nodes' commits do not wake this node's
+    /// writer, so it also looks at the chain's head every 200 ms.
+    fn run(mut self, duty: &mut Duty) -> Result<Stopped, String> {
         loop {
-            self.catch_up()?;
+            if !duty.hold() {
+                return Ok(Stopped::LostDuty);
+            }
+            self.fence = duty.fence();
+            if let Err(e) = self.catch_up() {
+                if !duty.recheck() {
+                    return Ok(Stopped::LostDuty);
+                }
+                return Err(e);
+            }
             let Some(inner) = self.vault.upgrade() else {
-                return Ok(());
+                return Ok(Stopped::VaultGone);
             };
             let audit = inner.audit.clone();
+            let poll = if inner.store_mode() {
+                Duration::from_millis(200)
+            } else {
+                Duration::from_secs(1)
+            };
             drop(inner);
-            audit.wait_for_commit(self.processed, Duration::from_secs(1));
+            audit.wait_for_commit(self.processed, poll);
         }
     }
 }
@@ -319,13 +359,23 @@ impl Runner {
 /// Starts the monitor on its own thread (it reads files and evaluates rules: blocking work).
 pub(crate) fn spawn_monitor(vault: &Vault) {
     let weak = std::sync::Arc::downgrade(&vault.inner);
+    let mut duty = vault.duty(duty::MONITOR);
     let spawned = std::thread::Builder::new().name("monitor".into()).spawn(move || {
         let mut backoff = Duration::from_millis(200);
         loop {
             let Some(inner) = weak.upgrade() else { return };
+            if !duty.hold() {
+                // Standing by: another node runs the monitor.
+                drop(inner);
+                std::thread::sleep(duty::STANDBY_POLL);
+                continue;
+            }
             let started = Runner::start(&Vault { inner });
-            match started.and_then(Runner::run) {
-                Ok(()) => return,
+            match started.and_then(|r| r.run(&mut duty)) {
+                Ok(Stopped::VaultGone) => return,
+                Ok(Stopped::LostDuty) => {
+                    tracing::info!("insider-threat monitor standing by: another node runs it");
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "insider-threat monitor stopped; restarting from its cursor");
                     std::thread::sleep(backoff);
