@@ -33,22 +33,20 @@
 //! A read grant cannot delete (crypto-shred) either:
 //!
 //! ```compile_fail,E0308
-//! use hrvault::audit::Recorded;
 //! use hrvault::service::Vault;
 //! use hrvault::service::access::{Grant, Read};
 //! use hrvault::store::{EmployeeEntry, Loaded};
-//! fn attempt(v: &Vault, g: &Grant<Read>, r: &Recorded, l: &Loaded<EmployeeEntry>) {
-//!     let _ = hrvault::testing::shred(v, g, r, l);
+//! fn attempt(v: &Vault, g: &Grant<Read>, l: &Loaded<EmployeeEntry>) {
+//!     let _ = hrvault::testing::shred_change(v, g, l);
 //! }
 //! ```
 //!
 //! ```no_run
-//! use hrvault::audit::Recorded;
 //! use hrvault::service::Vault;
 //! use hrvault::service::access::{Delete, Grant};
 //! use hrvault::store::{EmployeeEntry, Loaded};
-//! fn attempt(v: &Vault, g: &Grant<Delete>, r: &Recorded, l: &Loaded<EmployeeEntry>) {
-//!     let _ = hrvault::testing::shred(v, g, r, l);
+//! fn attempt(v: &Vault, g: &Grant<Delete>, l: &Loaded<EmployeeEntry>) {
+//!     let _ = hrvault::testing::shred_change(v, g, l);
 //! }
 //! ```
 //!
@@ -141,12 +139,11 @@ pub fn payroll_line(
     plaintext::payroll_line(v, grant, recorded, rec, out)
 }
 
-/// `records::delete::shred`.
-pub fn shred(
+/// `records::delete::shred_change`.
+pub fn shred_change(
     v: &Vault,
     grant: &Grant<Delete>,
-    recorded: &Recorded,
     loaded: &Loaded<EmployeeEntry>,
-) -> Result<(), StoreError> {
-    delete::shred(v, grant, recorded, loaded)
+) -> Result<crate::store::Batch, StoreError> {
+    delete::shred_change(v, grant, loaded)
 }

@@ -29,8 +29,8 @@ pub use segment::{Head, RecoveryReport, SegmentDir};
 pub use space::SpaceGuard;
 pub use verify::{ChainVerifier, HeadView, Verdict, verify_data_dir, verify_lines, verify_reader};
 pub use writer::{
-    AuditLog, ChainSink, CommitError, CommitObserver, Durable, FileChain, FileSink, LogSink,
-    Recorded, StoreSync, WriterStats,
+    AuditLog, ChainSink, Change, CommitError, CommitObserver, Committed, Durable, FileChain,
+    FileSink, LogSink, Pending, Recorded, StoreSync, WriterStats,
 };
 
 /// Why an entry could not be recorded: the request must fail closed (503).
@@ -39,4 +39,7 @@ pub enum AuditError {
     /// The writer could not append or sync (or stopped after an earlier failure).
     #[error("audit log unavailable")]
     Unavailable,
+    /// The store change sent with the entry failed its check (`label`): neither was committed.
+    #[error("the change recorded by the entry conflicts ({0})")]
+    Conflict(&'static str),
 }

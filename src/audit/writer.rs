@@ -111,19 +111,56 @@ pub enum CommitError {
     Poisoned,
 }
 
+/// A store change that commits in the same transaction as its entry, on a chain kept in the
+/// store itself (cluster mode: `store::PgChain` knows it as a `store::Batch`). The invariant:
+/// the change and its entry commit together or neither does, so the log never records a
+/// change that was not made, nor a change goes unrecorded. A sink that cannot (segment files)
+/// rejects the batch rather than drop the change.
+pub struct Change(Box<dyn std::any::Any + Send>);
+
+impl Change {
+    /// Wraps the sink's own change type.
+    pub fn new<T: std::any::Any + Send>(change: T) -> Self {
+        Self(Box::new(change))
+    }
+
+    /// The change, if it is a `T`.
+    pub fn get<T: std::any::Any>(&self) -> Option<&T> {
+        self.0.downcast_ref()
+    }
+}
+
+/// One entry of a batch for a [`ChainSink`], with the change it records, if any.
+pub struct Pending<'a> {
+    /// The entry.
+    pub entry: &'a NewEntry,
+    /// The store change committed with it.
+    pub change: Option<&'a Change>,
+}
+
+/// What a sink made of a batch.
+#[derive(Debug)]
+pub struct Committed {
+    /// The head after the batch: the committed entries hold the seqs ending at it, in order.
+    pub head: Head,
+    /// `(index in the batch, label)` of each entry whose change failed its compare-and-set
+    /// check: neither it nor its entry was committed, and it holds no seq. Ascending.
+    pub refused: Vec<(usize, &'static str)>,
+}
+
 /// Where the chain is kept and who orders it: segment files of this process ([`FileChain`]), or
 /// a database that several nodes append to in one order (cluster mode).
 pub trait ChainSink: Send {
-    /// Seals `entries`, in order, onto the chain and makes them durable. `head` is this writer's
-    /// last committed head; a shared chain may have moved past it (other nodes append too), and
-    /// the sink seals onto the real head. Each entry is stamped with `now()` as it is sealed.
-    /// Returns the head after the batch: the entries hold the `entries.len()` seqs ending at it.
+    /// Seals `entries`, in order, onto the chain and makes them durable, with their changes.
+    /// `head` is this writer's last committed head; a shared chain may have moved past it
+    /// (other nodes append too), and the sink seals onto the real head. Each entry is stamped
+    /// with `now()` as it is sealed.
     fn commit(
         &mut self,
-        entries: &[&NewEntry],
+        entries: &[Pending<'_>],
         head: &Head,
         now: &mut dyn FnMut() -> String,
-    ) -> Result<Head, CommitError>;
+    ) -> Result<Committed, CommitError>;
 
     /// Called after a durable batch with the seq the next entry would get.
     fn after_commit(&mut self, next_seq: u64) -> io::Result<()>;
@@ -150,13 +187,20 @@ impl FileChain {
 impl ChainSink for FileChain {
     fn commit(
         &mut self,
-        entries: &[&NewEntry],
+        entries: &[Pending<'_>],
         head: &Head,
         now: &mut dyn FnMut() -> String,
-    ) -> Result<Head, CommitError> {
+    ) -> Result<Committed, CommitError> {
+        if entries.iter().any(|p| p.change.is_some()) {
+            // The service applies a data dir's changes itself, after the entry is durable.
+            tracing::error!(
+                "a store change was sent with an entry to segment files; batch rejected"
+            );
+            return Err(CommitError::Rejected);
+        }
         let mut head = head.clone();
         self.buf.clear();
-        for entry in entries {
+        for Pending { entry, .. } in entries {
             let ts = now();
             let sealed = entry.seal(head.seq + 1, &ts, &head.hash, &mut self.scratch);
             serde_json::to_writer(&mut self.buf, &sealed).expect("audit entries are plain strings");
@@ -174,7 +218,10 @@ impl ChainSink for FileChain {
             tracing::error!(error = %e, "audit fdatasync failed; refusing further entries");
             return Err(CommitError::Poisoned);
         }
-        Ok(head)
+        Ok(Committed {
+            head,
+            refused: Vec::new(),
+        })
     }
 
     fn after_commit(&mut self, next_seq: u64) -> io::Result<()> {
@@ -234,10 +281,12 @@ impl LogSink for FileSink {
 }
 
 enum Request {
-    /// An entry, and whether the store must be made durable in the same commit.
+    /// An entry, whether the store must be made durable in the same commit, and the change
+    /// committed with it (a chain in the store).
     Append(
         Box<NewEntry>,
         bool,
+        Option<Change>,
         oneshot::Sender<Result<Recorded, AuditError>>,
     ),
     SyncStore(oneshot::Sender<Result<Durable, AuditError>>),
@@ -358,7 +407,7 @@ impl AuditLog {
     pub async fn append(&self, entry: NewEntry) -> Result<Recorded, AuditError> {
         let (tx, rx) = oneshot::channel();
         self.tx
-            .send(Request::Append(Box::new(entry), false, tx))
+            .send(Request::Append(Box::new(entry), false, None, tx))
             .map_err(|_| AuditError::Unavailable)?;
         rx.await.map_err(|_| AuditError::Unavailable)?
     }
@@ -369,7 +418,22 @@ impl AuditLog {
     pub async fn append_and_sync_store(&self, entry: NewEntry) -> Result<Recorded, AuditError> {
         let (tx, rx) = oneshot::channel();
         self.tx
-            .send(Request::Append(Box::new(entry), true, tx))
+            .send(Request::Append(Box::new(entry), true, None, tx))
+            .map_err(|_| AuditError::Unavailable)?;
+        rx.await.map_err(|_| AuditError::Unavailable)?
+    }
+
+    /// Appends an entry with the store change it records, committed in one transaction (a
+    /// chain kept in the store: see [`Change`]). `AuditError::Conflict` if the change's check
+    /// failed: then neither was committed.
+    pub async fn append_with_change(
+        &self,
+        entry: NewEntry,
+        change: Change,
+    ) -> Result<Recorded, AuditError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Request::Append(Box::new(entry), false, Some(change), tx))
             .map_err(|_| AuditError::Unavailable)?;
         rx.await.map_err(|_| AuditError::Unavailable)?
     }
@@ -460,20 +524,25 @@ impl Worker {
             }
             let started = Instant::now();
             let mut store_sync = false;
-            let mut entries: Vec<&NewEntry> = Vec::with_capacity(batch.len());
+            let mut entries: Vec<Pending<'_>> = Vec::with_capacity(batch.len());
             for req in &batch {
                 match req {
-                    Request::Append(entry, sync, _) => {
+                    Request::Append(entry, sync, change, _) => {
                         store_sync |= *sync;
-                        entries.push(entry);
+                        entries.push(Pending {
+                            entry,
+                            change: change.as_ref(),
+                        });
                     }
                     Request::SyncStore(_) => store_sync = true,
                 }
             }
-            let appended = entries.len() as u64;
+            let sent = entries.len() as u64;
             let previous = self.shared.head.read().clone();
             let result = self.commit(&entries, &previous, store_sync);
             drop(entries);
+            let refused = result.as_ref().map_or(0, |c| c.refused.len() as u64);
+            let appended = sent - refused;
             let took = started.elapsed();
             self.shared
                 .stats
@@ -483,7 +552,7 @@ impl Worker {
                 observe(appended, took, result.is_ok());
             }
             match result {
-                Ok(head) => {
+                Ok(Committed { head, refused }) => {
                     let start_seq = head.seq - appended;
                     *self.shared.head.write() = head.clone();
                     *self.shared.committed.0.lock() = head.seq;
@@ -500,9 +569,17 @@ impl Worker {
                             .fetch_add(1, Ordering::Relaxed);
                     }
                     let mut seq = start_seq;
+                    let mut refused = refused.into_iter().peekable();
+                    let mut index = 0;
                     for req in batch {
                         match req {
-                            Request::Append(entry, _, reply) => {
+                            Request::Append(entry, _, _, reply) => {
+                                let this = index;
+                                index += 1;
+                                if let Some((_, label)) = refused.next_if(|(i, _)| *i == this) {
+                                    let _ = reply.send(Err(AuditError::Conflict(label)));
+                                    continue;
+                                }
                                 seq += 1;
                                 let _ = reply.send(Ok(Recorded::of(seq, &entry)));
                             }
@@ -531,12 +608,15 @@ impl Worker {
     /// durable state can no longer be trusted.
     fn commit(
         &mut self,
-        entries: &[&NewEntry],
+        entries: &[Pending<'_>],
         previous: &Head,
         store_sync: bool,
-    ) -> Result<Head, bool> {
-        let head = if entries.is_empty() {
-            previous.clone()
+    ) -> Result<Committed, bool> {
+        let committed = if entries.is_empty() {
+            Committed {
+                head: previous.clone(),
+                refused: Vec::new(),
+            }
         } else {
             let clock = &self.clock;
             let mut now = || rfc3339(clock.now());
@@ -550,14 +630,14 @@ impl Worker {
             tracing::error!(error = %e, "store sync failed; refusing further requests");
             return Err(true);
         }
-        Ok(head)
+        Ok(committed)
     }
 }
 
 fn fail_all(batch: Vec<Request>) {
     for req in batch {
         match req {
-            Request::Append(_, _, reply) => {
+            Request::Append(_, _, _, reply) => {
                 let _ = reply.send(Err(AuditError::Unavailable));
             }
             Request::SyncStore(reply) => {

@@ -147,6 +147,16 @@ impl Vault {
     }
 }
 
+/// Why [`Vault::record_change`] did not make its change.
+enum ChangeError {
+    /// Nothing was recorded and nothing changed: the audit log is unavailable (503).
+    Unrecorded(ServiceError),
+    /// The change was refused (a check failed) or could not be applied. In a store nothing was
+    /// recorded either; in a data dir the `success` entry is durable. Either way the caller
+    /// records the failure (`write_failed`) and answers with it.
+    Refused(crate::store::StoreError),
+}
+
 /// Where a request came from, for the audit entry.
 #[derive(Debug, Clone, Default)]
 pub struct RequestCtx {
@@ -326,6 +336,45 @@ impl Vault {
     /// slots first): used when the next write will point at a key slot written just before.
     async fn record_and_sync(&self, entry: NewEntry) -> Result<Recorded, ServiceError> {
         Ok(self.inner.audit.append_and_sync_store(entry).await?)
+    }
+
+    /// Records `entry` and makes the store change it describes (`change`, built by a
+    /// `Store::*_batch` function). In a store (cluster mode) the two commit in one database
+    /// transaction (`audit::Change`): a change whose check fails is refused together with its
+    /// entry, so the log never says `success` about a change that was not made, not even across
+    /// a crash. In a data dir the entry is durable first (with every store write so far, if
+    /// `sync_first`) and the change applied after it, the order DESIGN §4 describes.
+    async fn record_change(
+        &self,
+        entry: NewEntry,
+        change: crate::store::Batch,
+        sync_first: bool,
+    ) -> Result<Recorded, ChangeError> {
+        if self.inner.store_mode() {
+            return match self
+                .inner
+                .audit
+                .append_with_change(entry, crate::audit::Change::new(change))
+                .await
+            {
+                Ok(r) => Ok(r),
+                Err(crate::audit::AuditError::Conflict(label)) => Err(ChangeError::Refused(
+                    crate::store::StoreError::Conflict(label),
+                )),
+                Err(e) => Err(ChangeError::Unrecorded(e.into())),
+            };
+        }
+        let recorded = if sync_first {
+            self.record_and_sync(entry).await
+        } else {
+            self.record(entry).await
+        }
+        .map_err(ChangeError::Unrecorded)?;
+        self.inner
+            .store
+            .apply_change(&change)
+            .map_err(ChangeError::Refused)?;
+        Ok(recorded)
     }
 
     /// Records a failed attempt at `action` (`outcome: error`) and returns `err`.

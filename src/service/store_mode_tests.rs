@@ -302,6 +302,76 @@ async fn a_honeytoken_planted_on_one_node_alerts_when_read_on_another() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_and_its_entry_commit_together_or_not_at_all() {
+    let Some(pg) = crate::testing::pg::require("store_change_with_entry") else {
+        return;
+    };
+    let (_url, a, b) = two_nodes(&pg, "atomic").await;
+    let hr_a = user(&a, "hr", "hr", None).await;
+    let hr_b = b.principal_named("hr").unwrap();
+    // Both nodes race to create the same employee numbers: each node's own pre-check passes,
+    // so only the transaction that commits the record with its entry decides.
+    let rounds = 12;
+    let mut tasks = Vec::new();
+    for i in 0..rounds {
+        for (node, who, ssn_area) in [(&a, &hr_a, 2), (&b, &hr_b, 3)] {
+            let (v, p) = (node.clone(), who.clone());
+            tasks.push(tokio::spawn(async move {
+                let ssn = format!("{ssn_area}{i:02}-22-2222");
+                v.create_employee(
+                    &p,
+                    &RequestCtx::default(),
+                    Ok(draft(&format!("RACE-{i}"), &ssn)),
+                    Ok(None),
+                )
+                .await
+                .map(|view| view.id)
+            }));
+        }
+    }
+    let mut created = Vec::new();
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(id) => created.push(id),
+            Err(ServiceError::Conflict { .. }) => {}
+            Err(e) => panic!("a create failed otherwise: {e:?}"),
+        }
+    }
+    assert_eq!(created.len(), rounds, "one winner per employee number");
+    let head = a.shared_chain().unwrap().head().unwrap().seq;
+    let entries = a.inner.reader.read_range(0, head, usize::MAX).unwrap();
+    let creates: Vec<_> = entries
+        .iter()
+        .filter(|e| e.action == "employee.create")
+        .collect();
+    let success: Vec<String> = creates
+        .iter()
+        .filter(|e| e.outcome == "success")
+        .map(|e| e.employee_id.clone().unwrap().into_owned())
+        .collect();
+    let mut want = created.clone();
+    want.sort();
+    let mut got = success.clone();
+    got.sort();
+    assert_eq!(
+        got, want,
+        "a success entry for exactly the records that exist: none for a refused change"
+    );
+    assert_eq!(
+        creates.iter().filter(|e| e.outcome == "error").count(),
+        rounds,
+        "each loser is recorded as an error"
+    );
+    let stored = a
+        .inner
+        .store
+        .employees_after(None)
+        .filter(|r| r.as_ref().is_ok_and(|e| e.live().is_some()))
+        .count();
+    assert_eq!(stored, rounds);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_monitor_runs_on_one_node_and_a_node_that_lost_it_cannot_commit() {
     let Some(pg) = crate::testing::pg::require("store_monitor_duty") else {
         return;

@@ -136,6 +136,19 @@ impl Store {
             Option<&Loaded<super::StoredIdempotency>>,
         )>,
     ) -> Result<(), StoreError> {
+        self.backend
+            .apply(&Self::insert_employee_batch(e, idempotency))
+    }
+
+    /// The batch [`Store::insert_employee_idempotent`] applies, for a caller that commits it
+    /// with its audit entry (`Store::apply_change` or a chain in the store).
+    pub fn insert_employee_batch(
+        e: &StoredEmployee,
+        idempotency: Option<(
+            &super::StoredIdempotency,
+            Option<&Loaded<super::StoredIdempotency>>,
+        )>,
+    ) -> Batch {
         let id = e.id.as_bytes().to_vec();
         let mut batch = Batch {
             checks: vec![
@@ -165,7 +178,7 @@ impl Store {
         if let Some((reservation, replacing)) = idempotency {
             reservation.reserve(replacing, &mut batch);
         }
-        self.backend.apply(&batch)
+        batch
     }
 
     /// Replaces `prev` with `next` if nobody changed it since it was read
@@ -231,6 +244,16 @@ impl Store {
         prev: &Loaded<EmployeeEntry>,
         deleted_at: Timestamp,
     ) -> Result<Tombstone, StoreError> {
+        let (batch, tomb) = Self::shred_employee_batch(prev, deleted_at)?;
+        self.backend.apply(&batch)?;
+        Ok(tomb)
+    }
+
+    /// The batch [`Store::shred_employee`] applies, and the tombstone it writes.
+    pub fn shred_employee_batch(
+        prev: &Loaded<EmployeeEntry>,
+        deleted_at: Timestamp,
+    ) -> Result<(Batch, Tombstone), StoreError> {
         let old = prev.value.live().ok_or(StoreError::Conflict("version"))?;
         let tomb = Tombstone {
             id: old.id,
@@ -238,7 +261,7 @@ impl Store {
             honeytoken: old.honeytoken,
         };
         let id = old.id.as_bytes().to_vec();
-        self.backend.apply(&Batch {
+        let batch = Batch {
             checks: vec![Check::Equals(
                 Tree::Employees,
                 id.clone(),
@@ -264,8 +287,8 @@ impl Store {
                     vec![],
                 ),
             ],
-        })?;
-        Ok(tomb)
+        };
+        Ok((batch, tomb))
     }
 
     /// Stores a wrapped record key in a fresh slot (durable with the next `sync`).

@@ -242,6 +242,12 @@ impl Store {
         Ok(store)
     }
 
+    /// Applies a batch built by one of the `*_batch` functions (the path of a data dir, where
+    /// the audit entry is durable first and the change follows it).
+    pub fn apply_change(&self, batch: &Batch) -> Result<(), StoreError> {
+        self.backend.apply(batch)
+    }
+
     /// Makes every applied change durable: key slots first (a record must never point at a key
     /// that did not reach the disk), then the records.
     pub fn sync(&self) -> Result<(), StoreError> {

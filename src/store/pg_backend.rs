@@ -148,6 +148,75 @@ pub fn describe_store_url(url: &str) -> String {
     format!("database {db} on {host}:{port}")
 }
 
+/// Takes, in one sorted order, the transaction-scoped advisory lock of every key the batches
+/// check, so that two transactions checking the same key run one after the other (an `Absent`
+/// check cannot be won twice) and no two transactions can wait on each other's locks.
+pub(super) async fn lock_checked_keys(
+    tx: &tokio_postgres::Transaction<'_>,
+    batches: &[Batch],
+) -> Result<(), StoreError> {
+    let mut locks: Vec<i64> = batches
+        .iter()
+        .flat_map(|b| &b.checks)
+        .map(|c| match c {
+            Check::Absent(t, k, _) | Check::Equals(t, k, _, _) => lock_key(*t, k),
+        })
+        .collect();
+    locks.sort_unstable();
+    locks.dedup();
+    for l in &locks {
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[l])
+            .await
+            .map_err(engine)?;
+    }
+    Ok(())
+}
+
+/// Runs `batch`'s checks inside `tx` (whose locks are taken) and, only if every one holds, its
+/// writes: `Conflict(label)` of the first failed check, with nothing written.
+pub(super) async fn check_then_write(
+    tx: &tokio_postgres::Transaction<'_>,
+    batch: &Batch,
+) -> Result<(), StoreError> {
+    for check in &batch.checks {
+        let (t, k, want, label) = match check {
+            Check::Absent(t, k, label) => (*t, k, None, *label),
+            Check::Equals(t, k, v, label) => (*t, k, Some(v), *label),
+        };
+        let row = tx
+            .query_opt(
+                "SELECT v FROM hrvault_kv WHERE tree = $1 AND k = $2",
+                &[&tree_id(t), k],
+            )
+            .await
+            .map_err(engine)?;
+        let have = row.map(|r| r.get::<_, Vec<u8>>(0));
+        if have.as_ref() != want {
+            return Err(StoreError::Conflict(label));
+        }
+    }
+    for op in &batch.ops {
+        match op {
+            Op::Put(t, k, v) => tx
+                .execute(
+                    "INSERT INTO hrvault_kv (tree, k, v) VALUES ($1, $2, $3) \
+                     ON CONFLICT (tree, k) DO UPDATE SET v = EXCLUDED.v",
+                    &[&tree_id(*t), k, v],
+                )
+                .await
+                .map_err(engine)?,
+            Op::Delete(t, k) => tx
+                .execute(
+                    "DELETE FROM hrvault_kv WHERE tree = $1 AND k = $2",
+                    &[&tree_id(*t), k],
+                )
+                .await
+                .map_err(engine)?,
+        };
+    }
+    Ok(())
+}
+
 /// PostgreSQL behind `Backend`.
 pub struct PgBackend {
     client: Client,
@@ -358,57 +427,9 @@ impl Backend for PgBackend {
         self.block(async move {
             let mut c = pool.get().await.map_err(engine)?;
             let tx = c.transaction().await.map_err(engine)?;
-            let mut locks: Vec<i64> = batch
-                .checks
-                .iter()
-                .map(|c| match c {
-                    Check::Absent(t, k, _) | Check::Equals(t, k, _, _) => lock_key(*t, k),
-                })
-                .collect();
-            locks.sort_unstable();
-            locks.dedup();
-            for l in &locks {
-                tx.execute("SELECT pg_advisory_xact_lock($1)", &[l])
-                    .await
-                    .map_err(engine)?;
-            }
-            for check in &batch.checks {
-                let (t, k, want, label) = match check {
-                    Check::Absent(t, k, label) => (*t, k, None, *label),
-                    Check::Equals(t, k, v, label) => (*t, k, Some(v), *label),
-                };
-                let row = tx
-                    .query_opt(
-                        "SELECT v FROM hrvault_kv WHERE tree = $1 AND k = $2",
-                        &[&tree_id(t), k],
-                    )
-                    .await
-                    .map_err(engine)?;
-                let have = row.map(|r| r.get::<_, Vec<u8>>(0));
-                if have.as_ref() != want {
-                    // Dropping the transaction rolls it back.
-                    return Err(StoreError::Conflict(label));
-                }
-            }
-            for op in &batch.ops {
-                match op {
-                    Op::Put(t, k, v) => tx
-                        .execute(
-                            "INSERT INTO hrvault_kv (tree, k, v) VALUES ($1, $2, $3) \
-                             ON CONFLICT (tree, k) DO UPDATE SET v = EXCLUDED.v",
-                            &[&tree_id(*t), k, v],
-                        )
-                        .await
-                        .map_err(engine)?,
-                    Op::Delete(t, k) => tx
-                        .execute(
-                            "DELETE FROM hrvault_kv WHERE tree = $1 AND k = $2",
-                            &[&tree_id(*t), k],
-                        )
-                        .await
-                        .map_err(engine)?,
-                };
-            }
+            lock_checked_keys(&tx, std::slice::from_ref(&batch)).await?;
+            // On a failed check, dropping the transaction rolls it back.
+            check_then_write(&tx, &batch).await?;
             tx.commit().await.map_err(engine)
         })
     }

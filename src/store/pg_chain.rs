@@ -10,11 +10,11 @@
 //! The store depends on `audit` here only for the entry type and the sink trait; `audit` knows
 //! nothing of PostgreSQL.
 
-use crate::audit::{ChainLines, ChainSink, CommitError, Head, NewEntry};
+use crate::audit::{ChainLines, ChainSink, CommitError, Committed, Head, NewEntry, Pending};
 use crate::clock::{SharedClock, rfc3339};
 
-use super::StoreError;
-use super::pg_backend::{Client, engine};
+use super::pg_backend::{Client, check_then_write, engine, lock_checked_keys};
+use super::{Batch, StoreError};
 
 /// The chain in `hrvault_audit`.
 #[derive(Clone)]
@@ -44,7 +44,10 @@ impl PgChain {
         })
     }
 
-    fn append(&self, entries: Vec<NewEntry>) -> Result<Head, StoreError> {
+    /// Appends `entries` in one transaction, each with the store change it records: a change
+    /// whose check fails is refused with its entry (neither committed, no seq taken); the rest
+    /// commit together, in order, onto the locked head.
+    fn append(&self, entries: Vec<(NewEntry, Option<Batch>)>) -> Result<Committed, StoreError> {
         let pool = self.client.pool.clone();
         let clock = self.clock.clone();
         self.client.block(async move {
@@ -62,10 +65,25 @@ impl PgChain {
                 hash: r.get(1),
             };
             let mut last_ts: String = r.get(2);
+            let changes: Vec<Batch> = entries.iter().filter_map(|(_, b)| b.clone()).collect();
+            lock_checked_keys(&tx, &changes).await?;
+            drop(changes);
+            let mut refused = Vec::new();
             let mut seqs = Vec::with_capacity(entries.len());
             let mut lines = Vec::with_capacity(entries.len());
             let mut scratch = Vec::with_capacity(1024);
-            for e in &entries {
+            for (i, (e, change)) in entries.iter().enumerate() {
+                if let Some(batch) = change {
+                    match check_then_write(&tx, batch).await {
+                        Ok(()) => {}
+                        // Nothing of it was written: checks run before any write.
+                        Err(StoreError::Conflict(label)) => {
+                            refused.push((i, label));
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
                 // Fixed-width RFC 3339: string order is time order. Never before the previous
                 // entry, whichever node's clock is behind.
                 let now = rfc3339(clock.now());
@@ -81,20 +99,22 @@ impl PgChain {
                 seqs.push(head.seq as i64);
                 lines.push(line);
             }
-            tx.execute(
-                "INSERT INTO hrvault_audit (seq, line) SELECT * FROM unnest($1::bigint[], $2::text[])",
-                &[&seqs, &lines],
-            )
-            .await
-            .map_err(engine)?;
-            tx.execute(
-                "UPDATE hrvault_chain_head SET seq = $1, hash = $2, ts = $3 WHERE id = 1",
-                &[&(head.seq as i64), &head.hash, &last_ts],
-            )
-            .await
-            .map_err(engine)?;
+            if !lines.is_empty() {
+                tx.execute(
+                    "INSERT INTO hrvault_audit (seq, line) SELECT * FROM unnest($1::bigint[], $2::text[])",
+                    &[&seqs, &lines],
+                )
+                .await
+                .map_err(engine)?;
+                tx.execute(
+                    "UPDATE hrvault_chain_head SET seq = $1, hash = $2, ts = $3 WHERE id = 1",
+                    &[&(head.seq as i64), &head.hash, &last_ts],
+                )
+                .await
+                .map_err(engine)?;
+            }
             tx.commit().await.map_err(engine)?;
-            Ok(head)
+            Ok(Committed { head, refused })
         })
     }
 }
@@ -102,11 +122,26 @@ impl PgChain {
 impl ChainSink for PgChain {
     fn commit(
         &mut self,
-        entries: &[&NewEntry],
+        entries: &[Pending<'_>],
         _head: &Head,
         _now: &mut dyn FnMut() -> String,
-    ) -> Result<Head, CommitError> {
-        let owned = entries.iter().map(|e| (*e).clone()).collect();
+    ) -> Result<Committed, CommitError> {
+        let mut owned = Vec::with_capacity(entries.len());
+        for p in entries {
+            let change = match p.change {
+                None => None,
+                Some(c) => match c.get::<Batch>() {
+                    Some(b) => Some(b.clone()),
+                    None => {
+                        tracing::error!(
+                            "a change of an unknown kind was sent to the chain; batch rejected"
+                        );
+                        return Err(CommitError::Rejected);
+                    }
+                },
+            };
+            owned.push((p.entry.clone(), change));
+        }
         self.append(owned).map_err(|e| {
             // A failed transaction was rolled back (or never committed): nothing of the batch
             // is in the chain, and the next batch may succeed once the database is back. A

@@ -6,8 +6,8 @@ use crate::audit::{Action, Outcome};
 use crate::model::{EmployeeDraft, EmployeeId, NewEmployee};
 use crate::service::access::{Create, Grant, Opens, PlantHoneytoken};
 use crate::service::idempotency::{IdempotencyKey, Replay};
-use crate::service::{Principal, RequestCtx, ServiceError, Vault};
-use crate::store::StoreError;
+use crate::service::{ChangeError, Principal, RequestCtx, ServiceError, Vault};
+use crate::store::{Store, StoreError};
 
 impl Vault {
     /// Creates a record and returns it as the caller may see it. With an idempotency key, a
@@ -116,27 +116,20 @@ impl Vault {
         };
         let mut e = self.entry(who, ctx, action, Outcome::Success);
         e.employee_id = Some(id);
-        // The key slot must be durable before the record that points at it can be.
-        let recorded = match self.record_and_sync(e).await {
-            Ok(r) => r,
-            Err(err) => {
-                let _ = store.release_record_key(key_ref.slot);
-                return Err(err);
-            }
-        };
         let reservation = idempotency
             .as_ref()
             .map(|k| k.reservation(who.user_id, id, now));
-        let inserted = match &reservation {
-            None => store.insert_employee(&rec),
-            Some(r) => store.insert_employee_idempotent(&rec, Some((r, expired.as_ref()))),
-        };
-        if inserted.is_err() {
-            let _ = store.release_record_key(key_ref.slot);
-        }
-        match inserted {
-            Ok(()) => {}
-            Err(StoreError::Conflict("idempotency")) => {
+        let insert =
+            Store::insert_employee_batch(&rec, reservation.as_ref().map(|r| (r, expired.as_ref())));
+        // The key slot must be durable before the record that points at it can be.
+        let recorded = match self.record_change(e, insert, true).await {
+            Ok(r) => r,
+            Err(ChangeError::Unrecorded(err)) => {
+                let _ = store.release_record_key(key_ref.slot);
+                return Err(err);
+            }
+            Err(ChangeError::Refused(StoreError::Conflict("idempotency"))) => {
+                let _ = store.release_record_key(key_ref.slot);
                 // A concurrent request with the same key won: this one created nothing.
                 let _ = self
                     .write_failed(who, ctx, action, id, StoreError::Conflict("idempotency"))
@@ -150,8 +143,11 @@ impl Vault {
                     }),
                 };
             }
-            Err(err) => return Err(self.write_failed(who, ctx, action, id, err).await),
-        }
+            Err(ChangeError::Refused(err)) => {
+                let _ = store.release_record_key(key_ref.slot);
+                return Err(self.write_failed(who, ctx, action, id, err).await);
+            }
+        };
         self.durable().await?;
         masked_view_of_new(grant, &recorded, &rec, &new.sensitive)
     }

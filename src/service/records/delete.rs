@@ -1,28 +1,24 @@
 //! `DELETE /v1/employees/{id}`: crypto-shred (record key destroyed, indexes freed).
 
 use super::RecordRef;
-use crate::audit::{Action, Outcome, Recorded};
+use crate::audit::{Action, Outcome};
 use crate::service::access::{Delete, Grant};
-use crate::service::{Principal, RequestCtx, ServiceError, Vault};
-use crate::store::{EmployeeEntry, Loaded, StoreError};
+use crate::service::{ChangeError, Principal, RequestCtx, ServiceError, Vault};
+use crate::store::{Batch, EmployeeEntry, Loaded, Store, StoreError};
 
-/// Writes the tombstone that destroys the record's key: only with a delete grant bound to this
-/// record and the durable entry about it.
-pub(crate) fn shred(
+/// The tombstone batch that destroys the record's key: only with a delete grant bound to this
+/// record, committed with the entry about it (`Vault::record_change`).
+pub(crate) fn shred_change(
     v: &Vault,
     grant: &Grant<Delete>,
-    recorded: &Recorded,
     loaded: &Loaded<EmployeeEntry>,
-) -> Result<(), StoreError> {
+) -> Result<Batch, StoreError> {
     let id = loaded.value.live().map(|r| r.id);
-    if id.is_none() || grant.record() != id || !id.is_some_and(|i| recorded.covers(&i)) {
-        tracing::error!(
-            seq = recorded.seq(),
-            "a shred without its own grant and entry"
-        );
+    if id.is_none() || grant.record() != id {
+        tracing::error!("a shred without its own grant");
         return Err(StoreError::Conflict("proof"));
     }
-    v.inner.store.shred_employee(loaded, v.now()).map(drop)
+    Store::shred_employee_batch(loaded, v.now()).map(|(batch, _)| batch)
 }
 
 impl Vault {
@@ -48,9 +44,16 @@ impl Vault {
             let grant = v.bind(&who, &ctx, grant, &rec, action).await?;
             let mut e = v.entry(&who, &ctx, action, Outcome::Success);
             e.employee_id = Some(rec.id);
-            let recorded = v.record(e).await?;
-            if let Err(err) = shred(&v, &grant, &recorded, &loaded) {
-                return Err(v.write_failed(&who, &ctx, action, rec.id, err).await);
+            let shred = match shred_change(&v, &grant, &loaded) {
+                Ok(b) => b,
+                Err(err) => return Err(v.write_failed(&who, &ctx, action, rec.id, err).await),
+            };
+            match v.record_change(e, shred, false).await {
+                Ok(_) => {}
+                Err(ChangeError::Unrecorded(err)) => return Err(err),
+                Err(ChangeError::Refused(err)) => {
+                    return Err(v.write_failed(&who, &ctx, action, rec.id, err).await);
+                }
             }
             // The tombstone (with its shred mark) is durable before the key slot is overwritten,
             // so a crash can never leave a live record without its key.
