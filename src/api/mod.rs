@@ -179,6 +179,14 @@ async fn healthz(State(v): State<Vault>) -> Response {
             },
         );
     }
+    if !v.store_reachable().await {
+        return extract::json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &Health {
+                status: "store unavailable",
+            },
+        );
+    }
     extract::json(StatusCode::OK, &Health { status: "ok" })
 }
 

@@ -647,6 +647,7 @@ async fn open_parts(
             audit_hours: Default::default(),
             last_verify: Default::default(),
             node: super::duty::Node::new(),
+            store_probe: Default::default(),
             store,
             keys,
             audit,

@@ -128,6 +128,8 @@ impl Vault {
         let purge = move || -> Result<(usize, usize), crate::store::StoreError> {
             let limits = store.purge_limits(now.as_second())?;
             tracing::debug!(limit_windows = limits, "ended rate-limit windows removed");
+            // Dead rows of shredded keys (PostgreSQL) do not wait for autovacuum.
+            store.reclaim_key_slots()?;
             Ok((store.purge_revoked(now)?, store.purge_idempotency(day_ago)?))
         };
         if let Err(e) = self.purge_console_sessions() {
@@ -232,6 +234,8 @@ pub(crate) struct Inner {
     pub(crate) last_verify: parking_lot::Mutex<Option<(String, VerifyReport)>>,
     /// This node as the holder of single-runner duties (monitor, webhook, housekeeping).
     pub(crate) node: Arc<duty::Node>,
+    /// When the shared store was last probed for `/healthz`, and whether it answered.
+    pub(crate) store_probe: parking_lot::Mutex<Option<(Instant, bool)>>,
 }
 
 impl Inner {
@@ -275,6 +279,32 @@ impl Vault {
     /// The audit writer (for metrics and the monitor).
     pub fn audit_log(&self) -> &AuditLog {
         &self.inner.audit
+    }
+
+    /// Whether the shared store answers (cluster mode; always true for a data dir), for
+    /// `/healthz`: a load balancer takes a node out while its database is out of reach. At
+    /// most one probe a second, whatever the request rate, so unauthenticated `/healthz`
+    /// traffic cannot become database load.
+    pub async fn store_reachable(&self) -> bool {
+        let Some(chain) = self.shared_chain().cloned() else {
+            return true;
+        };
+        let probe = &self.inner.store_probe;
+        {
+            let last = probe.lock();
+            if let Some((at, ok)) = *last
+                && at.elapsed() < Duration::from_secs(1)
+            {
+                return ok;
+            }
+        }
+        let probed = tokio::task::spawn_blocking(move || chain.head().is_ok());
+        let ok = matches!(
+            tokio::time::timeout(Duration::from_secs(2), probed).await,
+            Ok(Ok(true))
+        );
+        *probe.lock() = Some((Instant::now(), ok));
+        ok
     }
 
     /// Every metric (also read by the benchmarks).

@@ -37,6 +37,11 @@ pub trait KeySlots: Send + Sync {
     fn shred(&self, slot: u64) -> io::Result<()>;
     /// Makes every put and shred durable.
     fn sync(&self) -> io::Result<()>;
+    /// Shortens how long destroyed keys linger in the engine's own files (housekeeping). The
+    /// slot file overwrites in place, so it has nothing to do; a table reclaims dead rows.
+    fn reclaim(&self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The slot file.

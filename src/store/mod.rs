@@ -248,6 +248,14 @@ impl Store {
         self.backend.apply(batch)
     }
 
+    /// Reclaims the space of destroyed record keys in the slot engine (`VACUUM` of the slot
+    /// table on PostgreSQL; nothing for the slot file, which overwrites in place).
+    pub fn reclaim_key_slots(&self) -> Result<(), StoreError> {
+        self.slots
+            .reclaim()
+            .map_err(|e| StoreError::Engine(format!("key slots: {e}")))
+    }
+
     /// Makes every applied change durable: key slots first (a record must never point at a key
     /// that did not reach the disk), then the records.
     pub fn sync(&self) -> Result<(), StoreError> {

@@ -524,6 +524,10 @@ impl super::KeySlots for PgSlots {
     fn sync(&self) -> std::io::Result<()> {
         Ok(())
     }
+
+    fn reclaim(&self) -> std::io::Result<()> {
+        self.vacuum().map_err(io_err)
+    }
 }
 
 /// A range scan fetched a page at a time.
