@@ -482,6 +482,28 @@ impl Vault {
     }
 }
 
+/// A store's audit chain for the offline readers (`audit verify|export --store`): no passphrase,
+/// and nothing written but schema migrations (no pending shreds finished, no writer started).
+/// `NotAVault` if the store holds no key file.
+pub async fn open_store_chain(url: &str) -> Result<PgChain, VaultError> {
+    let name = describe_store_url(url);
+    let url = url.to_owned();
+    tokio::task::spawn_blocking(move || {
+        use crate::store::Backend;
+        let backend = PgBackend::connect(&url, 2).map_err(store_err)?;
+        if backend
+            .get(crate::store::Tree::Meta, KEY_FILE_META.as_bytes())
+            .map_err(store_err)?
+            .is_none()
+        {
+            return Err(VaultError::NotAVault(name));
+        }
+        Ok(backend.chain(Arc::new(crate::clock::SystemClock)))
+    })
+    .await
+    .map_err(io)?
+}
+
 /// Connects off the async workers (the pool's first connections and the migrations block).
 async fn open_postgres(url: &str) -> Result<(Store, Arc<PgBackend>), VaultError> {
     let url = url.to_owned();
@@ -656,7 +678,7 @@ async fn open_parts(
     })
 }
 
-fn lock_file(path: &Path, dir: &Path) -> Result<File, VaultError> {
+pub(crate) fn lock_file(path: &Path, dir: &Path) -> Result<File, VaultError> {
     let f = OpenOptions::new()
         .read(true)
         .write(true)
