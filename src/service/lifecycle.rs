@@ -490,7 +490,7 @@ pub async fn open_store_chain(url: &str) -> Result<PgChain, VaultError> {
     let url = url.to_owned();
     tokio::task::spawn_blocking(move || {
         use crate::store::Backend;
-        let backend = PgBackend::connect(&url, 2).map_err(store_err)?;
+        let backend = PgBackend::connect(&url, 2).map_err(|e| store_named(&name, e))?;
         if backend
             .get(crate::store::Tree::Meta, KEY_FILE_META.as_bytes())
             .map_err(store_err)?
@@ -506,11 +506,17 @@ pub async fn open_store_chain(url: &str) -> Result<PgChain, VaultError> {
 
 /// Connects off the async workers (the pool's first connections and the migrations block).
 async fn open_postgres(url: &str) -> Result<(Store, Arc<PgBackend>), VaultError> {
+    let name = describe_store_url(url);
     let url = url.to_owned();
     tokio::task::spawn_blocking(move || Store::open_postgres(&url, STORE_POOL))
         .await
         .map_err(io)?
-        .map_err(store_err)
+        .map_err(|e| store_named(&name, e))
+}
+
+/// A store error naming the store as messages may (`database D on host:port`).
+pub(crate) fn store_named(name: &str, e: impl std::fmt::Display) -> VaultError {
+    VaultError::Store(format!("{name}: {e}"))
 }
 
 /// Proves the passphrase right against a key file's bytes (on the blocking pool: argon2id).

@@ -18,7 +18,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::sync::Arc;
 
-use super::lifecycle::{KEY_FILE_META, VaultError, data_dir_layout, lock_file};
+use super::lifecycle::{KEY_FILE_META, VaultError, data_dir_layout, lock_file, store_named};
 use crate::audit::{Head, SegmentDir, Verdict};
 use crate::clock::SystemClock;
 use crate::store::{
@@ -126,7 +126,7 @@ pub fn copy_data_dir_to_store(
     let source = SledBackend::open(&layout.db).map_err(store_err)?;
     let slots = FileSlots::open(&layout.slots).map_err(io)?;
 
-    let target = PgBackend::connect(url, 4).map_err(store_err)?;
+    let target = PgBackend::connect(url, 4).map_err(|e| store_named(&name, e))?;
     let contents = target.contents().map_err(store_err)?;
     if contents.key_file {
         return Err(VaultError::AlreadyExists(name));

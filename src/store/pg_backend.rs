@@ -59,8 +59,20 @@ type KvPair = (Vec<u8>, Vec<u8>);
 /// Rows fetched per round trip of a range scan.
 const PAGE: i64 = 512;
 
-pub(super) fn engine(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Engine(e.to_string())
+/// An engine error with its causes (`db error` alone hides the server's message, e.g. that
+/// the database does not exist or the password was refused). None of them quotes the URL.
+pub(super) fn engine(e: impl std::error::Error) -> StoreError {
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let next = s.to_string();
+        if !message.ends_with(&next) {
+            message.push_str(": ");
+            message.push_str(&next);
+        }
+        source = s.source();
+    }
+    StoreError::Engine(message)
 }
 
 /// A tree's number in the table (stable: it is on disk).
