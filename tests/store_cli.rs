@@ -159,7 +159,8 @@ fn init_serve_verify_and_export_on_a_store() {
     let admin = c.login("admin", ADMIN_PASSWORD);
     let hr = create_user(c, &admin, "store-hr", "hr");
     let auditor = create_user(c, &admin, "store-auditor", "auditor");
-    let created = create_employee(c, &hr.token, &draft());
+    let body = draft();
+    let created = create_employee(c, &hr.token, &body);
     let id = created["id"].as_str().unwrap();
     let read = c
         .get(&format!("/v1/employees/{id}"))
@@ -207,6 +208,53 @@ fn init_serve_verify_and_export_on_a_store() {
     assert_exit(&out, 0, "audit export --format ocsf --store");
     let first: Value = serde_json::from_str(text(&out.stdout).lines().next().unwrap()).unwrap();
     assert_eq!(first["class_uid"], 6003);
+
+    // The offline commands that unseal, on the store: import, keys rotate, users recover.
+    let csv = logs.path().join("rows.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "employee_number,first_name,last_name,hire_date,ssn,date_of_birth\n\
+             {},Ada,Lovelace,2026-01-15,{},1990-01-01\n",
+            unique_number(),
+            unique_ssn()
+        ),
+    )
+    .unwrap();
+    let mut import = on_store(&["import"], &url);
+    import.arg("--csv").arg(&csv);
+    let out = run(import);
+    assert_exit(&out, 0, "import --store");
+    assert!(
+        text(&out.stdout).contains("imported 1 of 1 rows"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = run(on_store(&["keys", "rotate"], &url));
+    assert_exit(&out, 0, "keys rotate --store");
+    assert!(
+        text(&out.stdout).contains("master key rotated to version 2"),
+        "{}",
+        text(&out.stdout)
+    );
+    let mut recover = on_store(&["users", "recover"], &url);
+    recover.env("HRVAULT_ADMIN_PASSWORD", "recovered-admin-pw-1");
+    let out = run(recover);
+    assert_exit(&out, 0, "users recover --store");
+    let server = serve_store(&url, logs.path());
+    let c = server.client();
+    c.login("admin", "recovered-admin-pw-1");
+    let hr2 = c.login("store-hr", &hr.password);
+    let again = c
+        .post(&format!("/v1/employees/{id}/reveal"))
+        .token(&hr2)
+        .json(&json!({"fields": ["ssn"], "reason": "payroll correction ticket PAY-77"}))
+        .send()
+        .expect(200)
+        .json();
+    assert_eq!(again["ssn"], body["ssn"], "readable after the rotation");
+    drop(server);
+    verified(verify_store(&url));
 
     // One line altered in the table: verify fails (exit 1) naming its seq.
     psql(
