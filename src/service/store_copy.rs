@@ -454,3 +454,52 @@ mod tests {
         assert!(verdict.is_intact(), "{verdict:?}");
     }
 }
+
+#[cfg(test)]
+mod perf {
+    use super::*;
+
+    /// `cargo test --release --lib store_copy_perf -- --ignored --nocapture`: 100k rows + slots.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "timing only"]
+    async fn store_copy_perf() {
+        let Some(pg) = crate::testing::pg::require("store_copy_perf") else {
+            return;
+        };
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("v");
+        let (v, _) = crate::service::testing_support::vault_with(&dir, "").await;
+        drop(v);
+        let layout = data_dir_layout(&dir);
+        {
+            let b = SledBackend::open(&layout.db).expect("sled");
+            let slots = FileSlots::open(&layout.slots).expect("slots");
+            for chunk in 0..100u32 {
+                let mut batch = crate::store::Batch::default();
+                for i in 0..1000u32 {
+                    let k = (chunk * 1000 + i).to_be_bytes().to_vec();
+                    batch
+                        .ops
+                        .push(crate::store::Op::Put(Tree::Changes, k, vec![7u8; 900]));
+                    slots.put(&[9u8; 60]).expect("slot");
+                }
+                b.apply(&batch).expect("apply");
+            }
+            b.sync().expect("sync");
+            slots.sync().expect("sync");
+        }
+        let url = pg.create_database("perf").expect("db");
+        let t = std::time::Instant::now();
+        let r = tokio::task::spawn_blocking(move || {
+            copy_data_dir_to_store(&dir, &url, &mut |_| {}).expect("copy")
+        })
+        .await
+        .expect("join");
+        eprintln!(
+            "copied {} rows, {} slots in {:?}",
+            r.rows,
+            r.key_slots,
+            t.elapsed()
+        );
+    }
+}
