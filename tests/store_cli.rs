@@ -397,12 +397,91 @@ fn a_store_url_and_its_password_are_never_printed() {
         assert_exit(&out, 2, "store copy");
         assert!(!all_output(&out).contains(secret));
     }
-    // PGPASSWORD is where a password goes instead: an init with it in the environment works
-    // (the test cluster trusts local connections, so this shows only that nothing breaks).
-    let good = pg.create_database("viaenv").unwrap();
-    let mut init = on_store(&["init"], &good);
-    init.env("PGPASSWORD", "unused-by-trust");
-    assert_exit(&run(init), 0, "init with PGPASSWORD");
+}
+
+/// A cluster that asks for a password (scram over TCP): a URL without one is refused (exit 2),
+/// `PGPASSWORD` or a 0600 password file supplies it, a group-readable password file is ignored
+/// with a warning, and a wrong password in the URL is never printed.
+#[test]
+fn a_password_comes_from_pgpassword_or_a_password_file() {
+    let Some(pg) =
+        hrvault::testing::pg::require("a_password_comes_from_pgpassword_or_a_password_file")
+    else {
+        return;
+    };
+    let url = pg.create_database("locked").unwrap();
+    // Through the unix socket (still trusted): set a password and require it over TCP.
+    let socket = pg.dir().to_string_lossy().into_owned();
+    let port = pg.port().to_string();
+    let local = |sql: &str| {
+        pg.tool_output(
+            "psql",
+            &[
+                "-h", &socket, "-p", &port, "-U", "hrvault", "-d", "locked", "-tA", "-c", sql,
+            ],
+        )
+        .unwrap()
+    };
+    local("ALTER ROLE hrvault PASSWORD 'the-right-pw-7'");
+    std::fs::write(
+        pg.dir().join("data").join("pg_hba.conf"),
+        "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n",
+    )
+    .unwrap();
+    local("SELECT pg_reload_conf()");
+
+    let dir = tmp();
+    let nofile = dir.path().join("no-such-pgpass");
+    let plain = |args: &[&str], u: &str| {
+        let mut c = on_store(args, u);
+        c.env_remove("PGPASSWORD").env("PGPASSFILE", &nofile);
+        c
+    };
+    let out = run(plain(&["audit", "verify"], &url));
+    assert_exit(&out, 2, "no password at all");
+    assert!(
+        text(&out.stderr).contains("password"),
+        "refused for want of a password: {}",
+        text(&out.stderr)
+    );
+
+    let wrong = url.replacen("hrvault@", "hrvault:wrong-s3cret-pw@", 1);
+    let out = run(plain(&["init"], &wrong));
+    assert_exit(&out, 2, "a wrong password in the URL");
+    let said = all_output(&out);
+    assert!(!said.contains("wrong-s3cret-pw"), "{said}");
+    assert!(said.contains("database locked on 127.0.0.1:"), "{said}");
+
+    let mut init = plain(&["init"], &url);
+    init.env("PGPASSWORD", "the-right-pw-7");
+    let out = run(init);
+    assert_exit(&out, 0, "init with PGPASSWORD");
+    assert!(!all_output(&out).contains("the-right-pw-7"));
+
+    let pgpass = dir.path().join("pgpass");
+    std::fs::write(
+        &pgpass,
+        format!("# hrvault\n127.0.0.1:{port}:other:hrvault:nope\n*:{port}:locked:hrvault:the-right-pw-7\n"),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let mut verify = plain(&["audit", "verify"], &url);
+    verify.env("PGPASSFILE", &pgpass);
+    let out = run(verify);
+    assert_exit(&out, 0, "verify with a 0600 password file");
+
+    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut verify = plain(&["audit", "verify"], &url);
+    verify.env("PGPASSFILE", &pgpass);
+    let out = run(verify);
+    assert_exit(&out, 2, "a group-readable password file is ignored");
+    assert!(
+        text(&out.stderr).contains("group or world access"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!all_output(&out).contains("the-right-pw-7"));
 }
 
 /// `store copy`: a data-dir vault with records, users, a flag, an alert (a honeytoken read) and
