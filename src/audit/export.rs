@@ -8,6 +8,7 @@ use std::io::{self, BufRead, BufReader, Write};
 
 use serde_json::{Map, Value, json};
 
+use super::ChainLines;
 use super::entry::EntryRef;
 use super::segment::SegmentDir;
 
@@ -20,8 +21,8 @@ pub enum ExportFormat {
     Ocsf,
 }
 
-/// Streams every complete entry to `out`; `progress` receives the bytes read so far.
-/// Returns the number of entries written.
+/// Streams every complete entry of a data dir's segments to `out`; `progress` receives the
+/// bytes read so far. Returns the number of entries written.
 pub fn export(
     dir: &SegmentDir,
     format: ExportFormat,
@@ -40,19 +41,7 @@ pub fn export(
                 break;
             }
             read += n as u64;
-            match format {
-                ExportFormat::Jsonl => out.write_all(&line)?,
-                ExportFormat::Ocsf => {
-                    let e: EntryRef<'_> = serde_json::from_slice(&line[..n - 1]).map_err(|_| {
-                        io::Error::new(
-                            io::ErrorKind::InvalidData,
-                            format!("malformed audit entry after entry {count}"),
-                        )
-                    })?;
-                    serde_json::to_writer(&mut *out, &ocsf_event(&e))?;
-                    out.write_all(b"\n")?;
-                }
-            }
+            write_entry(format, &line[..n - 1], count, out)?;
             count += 1;
             if count.is_multiple_of(4096) {
                 progress(read);
@@ -62,6 +51,61 @@ pub fn export(
     progress(read);
     out.flush()?;
     Ok(count)
+}
+
+/// Streams a shared chain's entries 1..=`upto` (cluster mode: `PgChain`) to `out`, a page at a
+/// time; `progress` receives the entries written so far. Returns the number written.
+pub fn export_lines(
+    lines: &dyn ChainLines,
+    upto: u64,
+    format: ExportFormat,
+    out: &mut dyn Write,
+    progress: &mut dyn FnMut(u64),
+) -> io::Result<u64> {
+    const PAGE: usize = 1000;
+    let mut count = 0u64;
+    let mut after = 0u64;
+    while after < upto {
+        let page = lines.lines(after, upto, PAGE, false)?;
+        let Some(&(last, _)) = page.last() else {
+            break;
+        };
+        for (_, line) in &page {
+            write_entry(format, line.as_bytes(), count, out)?;
+            count += 1;
+        }
+        after = last;
+        progress(count);
+    }
+    progress(count);
+    out.flush()?;
+    Ok(count)
+}
+
+/// Writes one entry (`line`: its JSON without the newline; `before` entries written already)
+/// in `format`, newline-terminated: the one per-line writer of every export.
+fn write_entry(
+    format: ExportFormat,
+    line: &[u8],
+    before: u64,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        ExportFormat::Jsonl => {
+            out.write_all(line)?;
+            out.write_all(b"\n")
+        }
+        ExportFormat::Ocsf => {
+            let e: EntryRef<'_> = serde_json::from_slice(line).map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("malformed audit entry after entry {before}"),
+                )
+            })?;
+            serde_json::to_writer(&mut *out, &ocsf_event(&e))?;
+            out.write_all(b"\n")
+        }
+    }
 }
 
 fn activity(action: &str) -> (u8, &'static str) {

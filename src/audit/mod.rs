@@ -22,7 +22,7 @@ pub use entry::{
     Action, Actor, AuditEntry, EntryRef, GENESIS_HASH, NewEntry, Outcome, canonical_bytes,
     checkpoint_message,
 };
-pub use export::{ExportFormat, export, ocsf_event};
+pub use export::{ExportFormat, export, export_lines, ocsf_event};
 pub use reader::{AuditQuery, AuditReader, ChainLines, QueryPage, Tail};
 pub use scan::{Scan, TornTail};
 pub use segment::{Head, RecoveryReport, SegmentDir};

@@ -5,15 +5,26 @@ use std::path::Path;
 use super::serve::{clock, hasher};
 use super::{CliError, EXIT_CHECK_FAILED, PassphraseArgs, passphrase};
 use crate::config::Settings;
-use crate::service::Vault;
+use crate::service::{Location, Vault};
 
-/// `hrvault import --data-dir DIR --csv FILE`.
-pub(super) async fn import(dir: &Path, csv: &Path, pass: &PassphraseArgs) -> Result<(), CliError> {
-    super::must_be_vault(dir)?;
+/// `hrvault import (--data-dir DIR | --store URL) --csv FILE`.
+pub(super) async fn import(
+    location: &Location,
+    csv: &Path,
+    pass: &PassphraseArgs,
+) -> Result<(), CliError> {
+    super::must_be_vault_at(location)?;
     let file = std::fs::File::open(csv)
         .map_err(|e| CliError::usage(format!("error: cannot open {}: {e}", csv.display())))?;
     let passphrase = passphrase(pass)?;
-    let vault = Vault::open(dir, &passphrase, Settings::default(), clock(), hasher()?).await?;
+    let vault = Vault::open_at(
+        location,
+        &passphrase,
+        Settings::default(),
+        clock(),
+        hasher()?,
+    )
+    .await?;
     let name = csv
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

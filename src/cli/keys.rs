@@ -1,17 +1,22 @@
 //! The operator's offline key and account commands: `keys rotate`, `users recover`.
 
-use std::path::Path;
-
 use super::serve::{clock, hasher};
 use super::{CliError, PassphraseArgs, passphrase};
 use crate::config::Settings;
-use crate::service::Vault;
+use crate::service::{Location, Vault};
 
-/// `hrvault keys rotate --data-dir DIR`.
-pub(super) async fn rotate(dir: &Path, pass: &PassphraseArgs) -> Result<(), CliError> {
-    super::must_be_vault(dir)?;
+/// `hrvault keys rotate (--data-dir DIR | --store URL)`.
+pub(super) async fn rotate(location: &Location, pass: &PassphraseArgs) -> Result<(), CliError> {
+    super::must_be_vault_at(location)?;
     let passphrase = passphrase(pass)?;
-    let vault = Vault::open(dir, &passphrase, Settings::default(), clock(), hasher()?).await?;
+    let vault = Vault::open_at(
+        location,
+        &passphrase,
+        Settings::default(),
+        clock(),
+        hasher()?,
+    )
+    .await?;
     let report = vault
         .rotate_master_key(&passphrase)
         .await
@@ -23,20 +28,27 @@ pub(super) async fn rotate(dir: &Path, pass: &PassphraseArgs) -> Result<(), CliE
     Ok(())
 }
 
-/// `hrvault users recover --data-dir DIR [--username NAME]`.
+/// `hrvault users recover (--data-dir DIR | --store URL) [--username NAME]`.
 pub(super) async fn recover(
-    dir: &Path,
+    location: &Location,
     username: &str,
     pass: &PassphraseArgs,
 ) -> Result<(), CliError> {
     use secrecy::{ExposeSecret, SecretString};
-    super::must_be_vault(dir)?;
+    super::must_be_vault_at(location)?;
     let passphrase = passphrase(pass)?;
     let password = std::env::var("HRVAULT_ADMIN_PASSWORD")
         .ok()
         .filter(|p| !p.is_empty())
         .map(SecretString::from);
-    let vault = Vault::open(dir, &passphrase, Settings::default(), clock(), hasher()?).await?;
+    let vault = Vault::open_at(
+        location,
+        &passphrase,
+        Settings::default(),
+        clock(),
+        hasher()?,
+    )
+    .await?;
     drop(passphrase);
     let done = vault
         .recover_admin(username, password)

@@ -1,7 +1,7 @@
 //! `init` and `serve`.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -11,7 +11,7 @@ use crate::api::ServeOptions;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Settings, TlsSettings};
 use crate::crypto::{KdfParams, PasswordHasher};
-use crate::service::{InitOptions, Vault};
+use crate::service::{InitOptions, Location, Vault};
 
 pub(super) fn hasher() -> Result<Arc<PasswordHasher>, CliError> {
     PasswordHasher::owasp()
@@ -23,16 +23,16 @@ pub(super) fn clock() -> SharedClock {
     Arc::new(SystemClock)
 }
 
-/// `hrvault init --data-dir DIR`.
-pub(super) async fn init(dir: &Path, pass: &PassphraseArgs) -> Result<(), CliError> {
+/// `hrvault init (--data-dir DIR | --store URL)`.
+pub(super) async fn init(location: &Location, pass: &PassphraseArgs) -> Result<(), CliError> {
     let passphrase = passphrase(pass)?;
     let admin_password = std::env::var("HRVAULT_ADMIN_PASSWORD")
         .ok()
         .filter(|p| !p.is_empty())
         .map(SecretString::from);
     let kdf = KdfParams::recommended().map_err(|e| CliError::usage(format!("error: {e}")))?;
-    let outcome = Vault::init(
-        dir,
+    let outcome = Vault::init_at(
+        location,
         InitOptions {
             passphrase,
             admin_password,
@@ -42,7 +42,8 @@ pub(super) async fn init(dir: &Path, pass: &PassphraseArgs) -> Result<(), CliErr
         clock(),
     )
     .await?;
-    eprintln!("created a new vault in {}", dir.display());
+    // `Location`'s Display names a store as `database D on host:port`, never its URL.
+    eprintln!("created a new vault in {location}");
     if let Some(pw) = outcome.generated_admin_password {
         eprintln!("the first admin's password was generated; it is shown once, store it now:");
         println!("role=admin username=admin password={}", pw.expose_secret());
@@ -115,14 +116,30 @@ pub(super) struct ServeArgs {
     pub(super) danger_accept_damaged_audit_log: bool,
 }
 
-/// `hrvault serve --data-dir DIR [--listen ADDR] [--config FILE] [--tls-cert FILE --tls-key
+/// `hrvault serve (--data-dir DIR | --store URL) [--listen ADDR] [--config FILE] [--tls-cert FILE --tls-key
 /// FILE] [--allow-plain-http]`. Everything that can be checked without the passphrase (config,
 /// certificates, the plain-HTTP rule) is checked before unsealing.
+///
+/// The two data-dir seams make no sense on a store and are refused with it (exit 2): the
+/// free-disk cap guards a data dir's file system (a store has no `SpaceGuard`), and a store's
+/// chain is never "recovered" at start-up, so there is no damage to accept.
 pub(super) async fn serve(
-    dir: &Path,
+    location: &Location,
     args: ServeArgs,
     pass: &PassphraseArgs,
 ) -> Result<(), CliError> {
+    if let Location::Store(_) = location {
+        if args.danger_free_disk_cap_file.is_some() {
+            return Err(CliError::usage(
+                "error: --danger-free-disk-cap-file applies to a data dir only; a store has no free-disk watermark",
+            ));
+        }
+        if args.danger_accept_damaged_audit_log {
+            return Err(CliError::usage(
+                "error: --danger-accept-damaged-audit-log applies to a data dir only; run `hrvault audit verify --store URL` to check a store's chain",
+            ));
+        }
+    }
     let mut settings = match &args.config {
         Some(path) => Settings::load(path).map_err(|e| CliError::usage(format!("error: {e}")))?,
         None => Settings::default(),
@@ -152,9 +169,9 @@ pub(super) async fn serve(
     if let Some(ca) = &settings.monitor.alert_webhook_ca_file {
         crate::tls::client_config(Some(ca)).map_err(|e| CliError::usage(format!("error: {e}")))?;
     }
-    super::must_be_vault(dir)?;
+    super::must_be_vault_at(location)?;
     let passphrase = passphrase(pass)?;
-    let vault = Vault::open(dir, &passphrase, settings, clock(), hasher()?).await?;
+    let vault = Vault::open_at(location, &passphrase, settings, clock(), hasher()?).await?;
     drop(passphrase);
     run_server(vault, args.listen, opts).await
 }

@@ -482,13 +482,41 @@ impl Vault {
     }
 }
 
+/// A store's audit chain for the offline readers (`audit verify|export --store`): no passphrase,
+/// and nothing written but schema migrations (no pending shreds finished, no writer started).
+/// `NotAVault` if the store holds no key file.
+pub async fn open_store_chain(url: &str) -> Result<PgChain, VaultError> {
+    let name = describe_store_url(url);
+    let url = url.to_owned();
+    tokio::task::spawn_blocking(move || {
+        use crate::store::Backend;
+        let backend = PgBackend::connect(&url, 2).map_err(|e| store_named(&name, e))?;
+        if backend
+            .get(crate::store::Tree::Meta, KEY_FILE_META.as_bytes())
+            .map_err(store_err)?
+            .is_none()
+        {
+            return Err(VaultError::NotAVault(name));
+        }
+        Ok(backend.chain(Arc::new(crate::clock::SystemClock)))
+    })
+    .await
+    .map_err(io)?
+}
+
 /// Connects off the async workers (the pool's first connections and the migrations block).
 async fn open_postgres(url: &str) -> Result<(Store, Arc<PgBackend>), VaultError> {
+    let name = describe_store_url(url);
     let url = url.to_owned();
     tokio::task::spawn_blocking(move || Store::open_postgres(&url, STORE_POOL))
         .await
         .map_err(io)?
-        .map_err(store_err)
+        .map_err(|e| store_named(&name, e))
+}
+
+/// A store error naming the store as messages may (`database D on host:port`).
+pub(crate) fn store_named(name: &str, e: impl std::fmt::Display) -> VaultError {
+    VaultError::Store(format!("{name}: {e}"))
 }
 
 /// Proves the passphrase right against a key file's bytes (on the blocking pool: argon2id).
@@ -658,7 +686,7 @@ async fn open_parts(
     })
 }
 
-fn lock_file(path: &Path, dir: &Path) -> Result<File, VaultError> {
+pub(crate) fn lock_file(path: &Path, dir: &Path) -> Result<File, VaultError> {
     let f = OpenOptions::new()
         .read(true)
         .write(true)

@@ -27,6 +27,7 @@ mod payroll;
 pub mod records;
 mod recover;
 mod session;
+mod store_copy;
 #[cfg(test)]
 mod store_mode_tests;
 #[cfg(test)]
@@ -56,7 +57,9 @@ pub use id_lists::INLINE_IDS;
 pub use idempotency::IdempotencyKey;
 pub use import::{CsvDrafts, CsvRow, ImportError, ImportReport, RowError};
 pub use keys::RotateReport;
-pub use lifecycle::{InitOptions, InitOutcome, Layout, Location, VaultError, data_dir_layout};
+pub use lifecycle::{
+    InitOptions, InitOutcome, Layout, Location, VaultError, data_dir_layout, open_store_chain,
+};
 pub use metrics::Metrics;
 pub use payroll::{
     DeletedLine, ExportChunk, PayrollFields, PayrollLine, PayrollRecord, write_payroll_line,
@@ -67,6 +70,7 @@ pub use records::{
 };
 pub use recover::Recovered;
 pub use session::TokenGrant;
+pub use store_copy::{CopyProgress, CopyReport, CopyStage, copy_data_dir_to_store};
 pub use users::{NewUser, UserPatch, UserView, generate_password};
 
 /// Starts the monitor, the webhook sender and periodic housekeeping (termination flags that

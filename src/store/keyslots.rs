@@ -83,6 +83,14 @@ impl FileSlots {
     }
 }
 
+impl FileSlots {
+    /// How many slots the file has room for (used and free): every slot number handed out so
+    /// far is below it (`store copy` reads them all and keeps numbers from here on unused).
+    pub fn slot_count(&self) -> u64 {
+        self.alloc.lock().next
+    }
+}
+
 impl KeySlots for FileSlots {
     /// Stores `sealed` in a free slot and returns its number (not durable until `sync`).
     fn put(&self, sealed: &[u8]) -> io::Result<u64> {

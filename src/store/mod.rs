@@ -17,6 +17,7 @@ mod limits;
 mod monitor;
 mod pg_backend;
 mod pg_chain;
+mod pg_env;
 mod sessions;
 mod sled_backend;
 mod users;
@@ -33,7 +34,7 @@ pub use limits::{LimitCounter, LimitTicket, Reserved, WINDOW_SECS as LIMIT_WINDO
 pub use monitor::{
     AlertChange, EVIDENCE_CAP, FLAGS_GENERATION, MonitorCursor, StoredAlert, StoredFlag,
 };
-pub use pg_backend::{PgBackend, describe_store_url};
+pub use pg_backend::{PgBackend, PgSlots, StoreContents, describe_store_url};
 pub use pg_chain::PgChain;
 pub use sessions::StoredSession;
 pub use sled_backend::SledBackend;

@@ -59,8 +59,20 @@ type KvPair = (Vec<u8>, Vec<u8>);
 /// Rows fetched per round trip of a range scan.
 const PAGE: i64 = 512;
 
-pub(super) fn engine(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Engine(e.to_string())
+/// An engine error with its causes (`db error` alone hides the server's message, e.g. that
+/// the database does not exist or the password was refused). None of them quotes the URL.
+pub(super) fn engine(e: impl std::error::Error) -> StoreError {
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let next = s.to_string();
+        if !message.ends_with(&next) {
+            message.push_str(": ");
+            message.push_str(&next);
+        }
+        source = s.source();
+    }
+    StoreError::Engine(message)
 }
 
 /// A tree's number in the table (stable: it is on disk).
@@ -223,12 +235,15 @@ pub struct PgBackend {
 }
 
 impl PgBackend {
-    /// Connects to `url` (libpq URL or key=value string; `PGPASSWORD` and friends are read by
-    /// the caller into it) and applies pending migrations.
+    /// Connects to `url` (libpq URL or key=value string; what it leaves out is filled by libpq's
+    /// conventions, `PGHOST`, `PGPASSWORD`, `~/.pgpass` and friends: `store::pg_env`) and
+    /// applies pending migrations.
     pub fn connect(url: &str, max_connections: usize) -> Result<Self, StoreError> {
-        let config: tokio_postgres::Config = url
+        // The parse error never quotes the URL (it may carry a password).
+        let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| StoreError::Engine(format!("store URL: {e}")))?;
+        super::pg_env::fill(&mut config, &super::pg_env::ProcessEnv);
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("pg")
@@ -394,6 +409,75 @@ impl PgBackend {
     }
 }
 
+/// What a store already holds, for commands that need an empty target (`store copy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreContents {
+    /// Rows of `hrvault_kv` (any tree, the key file included).
+    pub kv_rows: u64,
+    /// Rows of `hrvault_keyslots`.
+    pub key_slots: u64,
+    /// Rows of `hrvault_audit`, or a head row past 0.
+    pub chain_entries: u64,
+    /// The `Meta` value `vault.keys` is there.
+    pub key_file: bool,
+}
+
+impl StoreContents {
+    /// Nothing at all.
+    pub fn is_empty(&self) -> bool {
+        self.kv_rows == 0 && self.key_slots == 0 && self.chain_entries == 0 && !self.key_file
+    }
+}
+
+impl PgBackend {
+    /// Counts what the store holds (`store copy` refuses a target that holds anything).
+    pub fn contents(&self) -> Result<StoreContents, StoreError> {
+        let pool = self.pool();
+        self.block(async move {
+            let c = pool.get().await.map_err(engine)?;
+            let r = c
+                .query_one(
+                    "SELECT (SELECT count(*) FROM hrvault_kv), \
+                            (SELECT count(*) FROM hrvault_keyslots), \
+                            GREATEST((SELECT count(*) FROM hrvault_audit), \
+                                     (SELECT seq FROM hrvault_chain_head WHERE id = 1)), \
+                            EXISTS (SELECT 1 FROM hrvault_kv WHERE tree = $1 AND k = $2)",
+                    &[&tree_id(Tree::Meta), &b"vault.keys".as_slice()],
+                )
+                .await
+                .map_err(engine)?;
+            Ok(StoreContents {
+                kv_rows: r.get::<_, i64>(0) as u64,
+                key_slots: r.get::<_, i64>(1) as u64,
+                chain_entries: r.get::<_, i64>(2) as u64,
+                key_file: r.get(3),
+            })
+        })
+    }
+
+    /// Inserts `rows` of `tree` in one statement and one transaction (`store copy`: many
+    /// thousands of rows a second). A key already present fails the whole call.
+    pub fn bulk_load(&self, tree: Tree, rows: &[KvPair]) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let pool = self.pool();
+        let t = tree_id(tree);
+        let (keys, values): (Vec<Vec<u8>>, Vec<Vec<u8>>) = rows.iter().cloned().unzip();
+        self.block(async move {
+            let c = pool.get().await.map_err(engine)?;
+            c.execute(
+                "INSERT INTO hrvault_kv (tree, k, v) \
+                 SELECT $1, k, v FROM unnest($2::bytea[], $3::bytea[]) AS r(k, v)",
+                &[&t, &keys, &values],
+            )
+            .await
+            .map_err(engine)?;
+            Ok(())
+        })
+    }
+}
+
 impl Backend for PgBackend {
     fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         let pool = self.pool();
@@ -458,6 +542,44 @@ impl PgSlots {
             c.batch_execute("VACUUM hrvault_keyslots")
                 .await
                 .map_err(engine)
+        })
+    }
+}
+
+impl PgSlots {
+    /// Stores wrapped keys under the given slot numbers (`store copy`: records name their slot
+    /// numbers, so they must not change), in one transaction, and moves the slot sequence past
+    /// `next_free` so a later `put` never hands out a copied (or a shredded) number.
+    pub fn put_at(&self, slots: &[(u64, Vec<u8>)], next_free: u64) -> Result<(), StoreError> {
+        let pool = self.client.pool.clone();
+        let mut numbers = Vec::with_capacity(slots.len());
+        let mut wrapped = Vec::with_capacity(slots.len());
+        for (n, w) in slots {
+            numbers.push(i64::try_from(*n).map_err(engine)?);
+            wrapped.push(w.clone());
+        }
+        let next = i64::try_from(next_free.max(1)).map_err(engine)?;
+        self.client.block(async move {
+            let mut c = pool.get().await.map_err(engine)?;
+            let tx = c.transaction().await.map_err(engine)?;
+            if !numbers.is_empty() {
+                tx.execute(
+                    "INSERT INTO hrvault_keyslots (slot, wrapped) \
+                     SELECT * FROM unnest($1::bigint[], $2::bytea[])",
+                    &[&numbers, &wrapped],
+                )
+                .await
+                .map_err(engine)?;
+            }
+            tx.execute(
+                "SELECT setval(pg_get_serial_sequence('hrvault_keyslots', 'slot'), \
+                        GREATEST($1, (SELECT COALESCE(max(slot), 0) + 1 FROM hrvault_keyslots)), \
+                        false)",
+                &[&next],
+            )
+            .await
+            .map_err(engine)?;
+            tx.commit().await.map_err(engine)
         })
     }
 }

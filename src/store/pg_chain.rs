@@ -44,6 +44,46 @@ impl PgChain {
         })
     }
 
+    /// Appends already sealed lines unchanged (`store copy`), in one transaction: `lines` must
+    /// continue the chain in order (each `(seq, line)` exactly a segment file's line without its
+    /// newline). With `head` (the last entry's seq, hash and timestamp) the head row is set to
+    /// it in the same transaction.
+    pub fn load_lines(
+        &self,
+        lines: &[(u64, String)],
+        head: Option<(&Head, &str)>,
+    ) -> Result<(), StoreError> {
+        let pool = self.client.pool.clone();
+        let mut seqs = Vec::with_capacity(lines.len());
+        let mut texts = Vec::with_capacity(lines.len());
+        for (seq, line) in lines {
+            seqs.push(i64::try_from(*seq).map_err(engine)?);
+            texts.push(line.clone());
+        }
+        let head = head.map(|(h, ts)| (h.seq as i64, h.hash.clone(), ts.to_owned()));
+        self.client.block(async move {
+            let mut c = pool.get().await.map_err(engine)?;
+            let tx = c.transaction().await.map_err(engine)?;
+            if !seqs.is_empty() {
+                tx.execute(
+                    "INSERT INTO hrvault_audit (seq, line) SELECT * FROM unnest($1::bigint[], $2::text[])",
+                    &[&seqs, &texts],
+                )
+                .await
+                .map_err(engine)?;
+            }
+            if let Some((seq, hash, ts)) = head {
+                tx.execute(
+                    "UPDATE hrvault_chain_head SET seq = $1, hash = $2, ts = $3 WHERE id = 1",
+                    &[&seq, &hash, &ts],
+                )
+                .await
+                .map_err(engine)?;
+            }
+            tx.commit().await.map_err(engine)
+        })
+    }
+
     /// Appends `entries` in one transaction, each with the store change it records: a change
     /// whose check fails is refused with its entry (neither committed, no seq taken); the rest
     /// commit together, in order, onto the locked head.

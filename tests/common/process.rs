@@ -153,6 +153,9 @@ pub struct ServeOpts<'a> {
     pub args: &'a [&'a str],
     /// Runs the server under `prlimit --nofile=N:N` (at most N open file descriptors).
     pub nofile: Option<u32>,
+    /// `--store URL` (a PostgreSQL store) instead of `--data-dir DATA`: the `data` argument of
+    /// `start_with` is then not passed (logs still go to `logs`).
+    pub store: Option<&'a str>,
 }
 
 /// A running `hrvault serve`, stopped when dropped.
@@ -186,7 +189,7 @@ impl Server {
         )
     }
 
-    /// `serve` on `data` with `opts`; the server's output goes to files in `logs`. A plain-HTTP
+    /// `serve` on `data` (or on `opts.store`) with `opts`; the server's output goes to files in `logs`. A plain-HTTP
     /// server is ready when `/healthz` answers 200; a TLS one (announced `https://`) when its
     /// port accepts connections (the test brings its own TLS client).
     pub fn start_with(data: &Path, logs: &Path, opts: ServeOpts<'_>) -> Self {
@@ -202,9 +205,12 @@ impl Server {
             None => Command::new("sh"),
         };
         cmd.arg("-c").arg(WATCHDOG).arg(BIN);
-        cmd.args(["serve", "--data-dir"])
-            .arg(data)
-            .args(["--listen", opts.listen.unwrap_or("127.0.0.1:0")])
+        cmd.arg("serve");
+        match opts.store {
+            Some(url) => cmd.args(["--store", url]),
+            None => cmd.arg("--data-dir").arg(data),
+        };
+        cmd.args(["--listen", opts.listen.unwrap_or("127.0.0.1:0")])
             .args(opts.args);
         if let Some(c) = opts.config {
             cmd.arg("--config").arg(c);
