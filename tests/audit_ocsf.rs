@@ -12,8 +12,8 @@ mod common;
 use std::path::Path;
 
 use common::{
-    ADMIN_PASSWORD, PASSPHRASE, Server, Staff, Stop, VaultDir, create_employee, draft, hrvault,
-    reveal, run, text,
+    ADMIN_PASSWORD, PASSPHRASE, Server, Staff, Stop, VaultDir, create_employee, draft, reveal, run,
+    text,
 };
 use serde_json::{Value, json};
 
@@ -111,10 +111,8 @@ fn busy_vault() -> VaultDir {
     assert_eq!(c.get("/v1/employees").token(hr).send().status, 401);
     server.stop(Stop::Graceful);
     // An offline command: its entry has no source address and no request id.
-    let mut rotate = hrvault();
+    let mut rotate = vault.command(&["keys", "rotate"]);
     rotate
-        .args(["keys", "rotate", "--data-dir"])
-        .arg(&vault.data)
         .env("HRVAULT_PASSPHRASE", PASSPHRASE)
         .env("HRVAULT_ADMIN_PASSWORD", ADMIN_PASSWORD);
     let out = run(rotate);
@@ -123,10 +121,7 @@ fn busy_vault() -> VaultDir {
 }
 
 fn export(vault: &VaultDir, format: &str) -> Vec<Value> {
-    let mut c = hrvault();
-    c.args(["audit", "export", "--format", format, "--data-dir"])
-        .arg(&vault.data);
-    let out = run(c);
+    let out = run(vault.command(&["audit", "export", "--format", format]));
     assert!(out.status.success(), "export: {}", text(&out.stderr));
     text(&out.stdout)
         .lines()

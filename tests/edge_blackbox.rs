@@ -579,6 +579,12 @@ fn metric(server: &Server, line_start: &str) -> Option<String> {
 /// `/metrics` say why, nothing is corrupted, and the vault serves again once space returns.
 #[test]
 fn low_disk_fails_audited_requests_closed_and_recovers() {
+    if on_postgres() {
+        // The free-disk watermark guards a data dir's file system; a store's disk is the
+        // database server's (docs/operations.md, cluster mode). Runs in the data-dir run.
+        eprintln!("not applicable on a PostgreSQL store: the data-dir run covers it");
+        return;
+    }
     let vault = VaultDir::init();
     assert!(
         free_mib(&vault.data) > 128,

@@ -37,10 +37,8 @@ fn an_export_too_large_to_list_inline_still_counts_as_reads() {
         ));
     }
     let file = vault.write_file("big.csv", &csv);
-    let mut import = hrvault();
+    let mut import = vault.command(&["import"]);
     import
-        .args(["import", "--data-dir"])
-        .arg(&vault.data)
         .arg("--csv")
         .arg(&file)
         .env("HRVAULT_PASSPHRASE", PASSPHRASE);
@@ -116,19 +114,17 @@ fn users_recover_is_the_way_back_when_every_admin_is_cut_off() {
     server.stop(Stop::Graceful);
 
     let recover = |pass: &str| {
-        let mut cmd = hrvault();
-        cmd.args(["users", "recover", "--data-dir"])
-            .arg(&vault.data)
-            .args(["--username", "ops-admin"])
+        let mut cmd = vault.command(&["users", "recover"]);
+        cmd.args(["--username", "ops-admin"])
             .env("HRVAULT_PASSPHRASE", pass)
             .env("HRVAULT_ADMIN_PASSWORD", "recovered-pass-77");
         run(cmd)
     };
-    let before = tree_digest(&vault.data);
+    let before = vault.at_rest_digest();
     let wrong = recover("not the passphrase");
     assert_eq!(wrong.status.code(), Some(2), "{}", text(&wrong.stderr));
     assert_eq!(
-        tree_digest(&vault.data),
+        vault.at_rest_digest(),
         before,
         "a wrong passphrase changes nothing"
     );

@@ -14,6 +14,8 @@ pub struct PgCluster {
     bin: PathBuf,
     port: u16,
     as_postgres: bool,
+    /// The write end of the watcher's pipe (`stop_when_process_exits`).
+    watcher: Option<std::process::ChildStdin>,
 }
 
 fn bin_dir() -> PathBuf {
@@ -55,6 +57,7 @@ impl PgCluster {
             bin,
             port,
             as_postgres,
+            watcher: None,
         };
         c.run(
             "initdb",
@@ -150,6 +153,34 @@ impl PgCluster {
     /// The cluster's directory (its `server.log` is there).
     pub fn dir(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// Makes sure the cluster stops (and its directory goes) when this process ends, however
+    /// it ends — for a cluster kept in a `static`, whose destructor never runs. A watcher
+    /// process holds the read end of a pipe whose write end only this process has
+    /// (close-on-exec, so servers the tests start do not inherit it); at end of file it stops
+    /// the server and removes the directory.
+    pub fn stop_when_process_exits(&mut self) -> Result<(), String> {
+        let pg_ctl = self.bin.join("pg_ctl");
+        let stop = if self.as_postgres {
+            "runuser -u postgres -- \"$0\" -D \"$1\" -m immediate stop"
+        } else {
+            "\"$0\" -D \"$1\" -m immediate stop"
+        };
+        let script = format!("read -r _; {stop} >/dev/null 2>&1; rm -rf \"$2\"");
+        let child = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .arg(pg_ctl)
+            .arg(self.data())
+            .arg(self.dir.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cluster watcher: {e}"))?;
+        self.watcher = child.stdin;
+        Ok(())
     }
 
     /// Runs a client tool of the cluster's binaries (`pg_dump`, `psql`) with `args`; its stdout.

@@ -51,7 +51,7 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// Whether `needle` occurs in `haystack`.
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+    !needle.is_empty() && memchr::memmem::find(haystack, needle).is_some()
 }
 
 /// The encodings of `value` a careless implementation might store instead of ciphertext: the

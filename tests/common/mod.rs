@@ -22,6 +22,7 @@
     reason = "test harness: a failed step must panic the test"
 )]
 
+mod backend;
 mod browser;
 mod console;
 mod files;
@@ -31,7 +32,7 @@ mod process;
 mod tls;
 
 #[allow(unused_imports, reason = "not every test binary uses every part")]
-pub use {browser::*, console::*, files::*, fixtures::*, http::*, process::*, tls::*};
+pub use {backend::*, browser::*, console::*, files::*, fixtures::*, http::*, process::*, tls::*};
 
 use std::time::{Duration, Instant};
 

@@ -90,13 +90,38 @@ impl VaultDir {
             .unwrap();
         let data = root.path().join("data");
         let mut c = hrvault();
-        c.args(["init", "--data-dir"])
-            .arg(&data)
-            .env("HRVAULT_PASSPHRASE", PASSPHRASE)
+        c.arg("init");
+        if super::on_postgres() {
+            c.args(["--store", &super::new_store(&data)]);
+        } else {
+            c.arg("--data-dir").arg(&data);
+        }
+        c.env("HRVAULT_PASSPHRASE", PASSPHRASE)
             .env("HRVAULT_ADMIN_PASSWORD", ADMIN_PASSWORD);
         let out = run(c);
         assert!(out.status.success(), "init failed: {}", text(&out.stderr));
         Self { root, data }
+    }
+
+    /// `hrvault ARGS… --data-dir DATA` (or `--store URL` for a vault this run made on
+    /// PostgreSQL), with no passphrase set: the offline commands on this vault.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = hrvault();
+        c.args(args);
+        match super::store_of(&self.data) {
+            Some(url) => c.args(["--store", &url]),
+            None => c.arg("--data-dir").arg(&self.data),
+        };
+        c
+    }
+
+    /// A digest of everything the vault holds at rest: every file of the data dir, or a plain
+    /// dump of its PostgreSQL database. Equal digests: nothing was written.
+    pub fn at_rest_digest(&self) -> String {
+        match super::store_of(&self.data) {
+            Some(_) => super::store_dump_digest(&self.data),
+            None => format!("{:?}", super::tree_digest(&self.data)),
+        }
     }
 
     /// Writes a file next to the data dir and returns its path.
@@ -206,7 +231,10 @@ impl Server {
         };
         cmd.arg("-c").arg(WATCHDOG).arg(BIN);
         cmd.arg("serve");
-        match opts.store {
+        // A vault made on PostgreSQL by this run (`HRVAULT_TEST_STORE=postgres`) is served from
+        // its database whichever way the test names it.
+        let made = super::store_of(data);
+        match opts.store.or(made.as_deref()) {
             Some(url) => cmd.args(["--store", url]),
             None => cmd.arg("--data-dir").arg(data),
         };
