@@ -127,6 +127,23 @@ pub fn client_config(extra_ca_file: Option<&Path>) -> Result<ClientConfig, TlsEr
             .roots
             .extend(roots_from(path, "webhook CA certificates")?.roots);
     }
+    verifying_client(roots)
+}
+
+/// The client side of a PostgreSQL store's connections: the server's certificate and host name
+/// are verified against the CA certificates in `ca_file` only (libpq's `PGSSLROOTCERT`), or,
+/// without one, Mozilla's roots (managed databases with public certificates).
+pub fn store_client_config(ca_file: Option<&Path>) -> Result<ClientConfig, TlsError> {
+    let roots = match ca_file {
+        Some(path) => roots_from(path, "PostgreSQL CA certificates (PGSSLROOTCERT)")?,
+        None => RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        },
+    };
+    verifying_client(roots)
+}
+
+fn verifying_client(roots: RootCertStore) -> Result<ClientConfig, TlsError> {
     let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
         .build()
         .map_err(|e| TlsError(format!("TLS set-up failed: {e}")))?;

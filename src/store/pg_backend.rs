@@ -229,6 +229,25 @@ pub(super) async fn check_then_write(
     Ok(())
 }
 
+/// How a store's connections are secured. `sslmode=disable` in the URL: plain TCP (a local
+/// socket, or a network only the nodes reach). Otherwise — libpq's default `prefer`, or
+/// `require` — TLS whenever the server offers it (`require`: or no connection), and unlike
+/// libpq's `prefer`/`require` the server's certificate and host name are always verified:
+/// against `PGSSLROOTCERT` (a PEM file, libpq's variable) if set, else Mozilla's roots. A
+/// connection that would be encrypted but not authenticated is refused rather than made.
+fn tls_for(
+    config: &tokio_postgres::Config,
+    env: &dyn super::pg_env::Env,
+) -> Result<Option<tokio_postgres_rustls::MakeRustlsConnect>, StoreError> {
+    if config.get_ssl_mode() == tokio_postgres::config::SslMode::Disable {
+        return Ok(None);
+    }
+    let ca = env.var("PGSSLROOTCERT").map(std::path::PathBuf::from);
+    let client = crate::tls::store_client_config(ca.as_deref())
+        .map_err(|e| StoreError::Engine(e.to_string()))?;
+    Ok(Some(tokio_postgres_rustls::MakeRustlsConnect::new(client)))
+}
+
 /// PostgreSQL behind `Backend`.
 pub struct PgBackend {
     client: Client,
@@ -239,24 +258,33 @@ impl PgBackend {
     /// conventions, `PGHOST`, `PGPASSWORD`, `~/.pgpass` and friends: `store::pg_env`) and
     /// applies pending migrations.
     pub fn connect(url: &str, max_connections: usize) -> Result<Self, StoreError> {
+        Self::connect_in(url, max_connections, &super::pg_env::ProcessEnv)
+    }
+
+    /// `connect` with libpq's variables read from `env`.
+    fn connect_in(
+        url: &str,
+        max_connections: usize,
+        env: &dyn super::pg_env::Env,
+    ) -> Result<Self, StoreError> {
         // The parse error never quotes the URL (it may carry a password).
         let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| StoreError::Engine(format!("store URL: {e}")))?;
-        super::pg_env::fill(&mut config, &super::pg_env::ProcessEnv);
+        super::pg_env::fill(&mut config, env);
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("pg")
             .enable_all()
             .build()
             .map_err(engine)?;
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let mgr = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = match tls_for(&config, env)? {
+            None => Manager::from_config(config, NoTls, mgr),
+            Some(tls) => Manager::from_config(config, tls, mgr),
+        };
         let pool = Pool::builder(manager)
             .max_size(max_connections.max(1))
             .runtime(deadpool_postgres::Runtime::Tokio1)
@@ -685,6 +713,90 @@ impl Iterator for Pages<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// libpq's variables for a test, without touching the process environment.
+    struct Vars(Vec<(&'static str, String)>);
+
+    impl super::super::pg_env::Env for Vars {
+        fn var(&self, key: &str) -> Option<String> {
+            self.0
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| v.clone())
+        }
+    }
+
+    /// Whether the backend's own connection is encrypted, as the server sees it.
+    fn encrypted(b: &PgBackend) -> bool {
+        let pool = b.pool();
+        b.block(async move {
+            let c = pool.get().await.map_err(engine)?;
+            let row = c
+                .query_one(
+                    "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                    &[],
+                )
+                .await
+                .map_err(engine)?;
+            Ok::<bool, StoreError>(row.get(0))
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn connections_use_verified_tls_unless_the_url_disables_it() {
+        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair, SanType};
+        let issuer = |name: &str| {
+            let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+            ca.distinguished_name
+                .push(rcgen::DnType::CommonName, format!("hrvault test CA {name}"));
+            ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap()
+        };
+        let (ca, other_ca) = (issuer("store"), issuer("someone else"));
+        let mut server = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+        server
+            .subject_alt_names
+            .push(SanType::IpAddress([127, 0, 0, 1].into()));
+        let key = KeyPair::generate().unwrap();
+        let cert = server.signed_by(&key, &ca).unwrap();
+        let pg = match crate::testing::pg::PgCluster::start_with_tls(Some((
+            &cert.pem(),
+            &key.serialize_pem(),
+        ))) {
+            Ok(pg) => pg,
+            Err(e) if std::env::var("CI").as_deref() == Ok("true") => panic!("PostgreSQL: {e}"),
+            Err(e) => return eprintln!("SKIPPED store TLS test (no PostgreSQL: {e})"),
+        };
+        let url = pg.create_database("tls").unwrap();
+        let files = tempfile::tempdir().unwrap();
+        let (ca_file, other_file) = (files.path().join("ca.pem"), files.path().join("other.pem"));
+        std::fs::write(&ca_file, ca.pem()).unwrap();
+        std::fs::write(&other_file, other_ca.pem()).unwrap();
+        let root = |f: &std::path::Path| Vars(vec![("PGSSLROOTCERT", f.display().to_string())]);
+
+        // The server offers TLS: the default (`prefer`) and `require` use it, verified.
+        let b = PgBackend::connect_in(&url, 1, &root(&ca_file)).unwrap();
+        assert!(
+            encrypted(&b),
+            "prefer: encrypted when the server offers TLS"
+        );
+        let b =
+            PgBackend::connect_in(&format!("{url}?sslmode=require"), 1, &root(&ca_file)).unwrap();
+        assert!(encrypted(&b), "require: encrypted");
+        // A certificate from another CA, or none of the public roots: refused, never used
+        // unauthenticated.
+        for env in [root(&other_file), Vars(Vec::new())] {
+            let err = PgBackend::connect_in(&format!("{url}?sslmode=require"), 1, &env)
+                .err()
+                .expect("an unverified server is refused");
+            assert!(!err.to_string().contains("postgresql://"), "{err}");
+        }
+        // sslmode=disable: plain, as asked.
+        let b =
+            PgBackend::connect_in(&format!("{url}?sslmode=disable"), 1, &Vars(Vec::new())).unwrap();
+        assert!(!encrypted(&b));
+    }
 
     #[test]
     fn postgres_backend_conforms() {

@@ -31,6 +31,12 @@ fn is_root() -> bool {
 impl PgCluster {
     /// Initialises and starts a new cluster.
     pub fn start() -> Result<Self, String> {
+        Self::start_with_tls(None)
+    }
+
+    /// Like `start`, and with `Some((certificate PEM, key PEM))` the server also offers TLS
+    /// (`ssl = on`) with that certificate.
+    pub fn start_with_tls(tls: Option<(&str, &str)>) -> Result<Self, String> {
         let bin = bin_dir();
         if !bin.join("initdb").exists() {
             return Err(format!("no initdb in {}", bin.display()));
@@ -73,10 +79,38 @@ impl PgCluster {
                 "--no-sync",
             ],
         )?;
-        let opts = format!(
+        let mut opts = format!(
             "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=on",
             c.dir.path().display()
         );
+        if let Some((cert, key)) = tls {
+            let (cert_file, key_file) = (
+                c.dir.path().join("server.crt"),
+                c.dir.path().join("server.key"),
+            );
+            std::fs::write(&cert_file, cert).map_err(|e| e.to_string())?;
+            std::fs::write(&key_file, key).map_err(|e| e.to_string())?;
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| e.to_string())?;
+            if c.as_postgres {
+                // The server reads its key as `postgres`, and refuses one others may read.
+                let status = Command::new("chown")
+                    .args(["postgres:postgres"])
+                    .arg(&cert_file)
+                    .arg(&key_file)
+                    .status()
+                    .map_err(|e| e.to_string())?;
+                if !status.success() {
+                    return Err("chown of the TLS files to postgres failed".into());
+                }
+            }
+            opts.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                cert_file.display(),
+                key_file.display()
+            ));
+        }
         c.run(
             "pg_ctl",
             &[
