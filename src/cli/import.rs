@@ -2,10 +2,9 @@
 
 use std::path::Path;
 
-use super::serve::{clock, hasher};
+use super::serve::open_offline;
 use super::{CliError, EXIT_CHECK_FAILED, PassphraseArgs, passphrase};
-use crate::config::Settings;
-use crate::service::{Location, Vault};
+use crate::service::Location;
 
 /// `hrvault import (--data-dir DIR | --store URL) --csv FILE`.
 pub(super) async fn import(
@@ -17,14 +16,7 @@ pub(super) async fn import(
     let file = std::fs::File::open(csv)
         .map_err(|e| CliError::usage(format!("error: cannot open {}: {e}", csv.display())))?;
     let passphrase = passphrase(pass)?;
-    let vault = Vault::open_at(
-        location,
-        &passphrase,
-        Settings::default(),
-        clock(),
-        hasher()?,
-    )
-    .await?;
+    let vault = open_offline(location, &passphrase).await?;
     let name = csv
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

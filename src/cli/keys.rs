@@ -1,22 +1,14 @@
 //! The operator's offline key and account commands: `keys rotate`, `users recover`.
 
-use super::serve::{clock, hasher};
+use super::serve::open_offline;
 use super::{CliError, PassphraseArgs, passphrase};
-use crate::config::Settings;
-use crate::service::{Location, Vault};
+use crate::service::Location;
 
 /// `hrvault keys rotate (--data-dir DIR | --store URL)`.
 pub(super) async fn rotate(location: &Location, pass: &PassphraseArgs) -> Result<(), CliError> {
     super::must_be_vault_at(location)?;
     let passphrase = passphrase(pass)?;
-    let vault = Vault::open_at(
-        location,
-        &passphrase,
-        Settings::default(),
-        clock(),
-        hasher()?,
-    )
-    .await?;
+    let vault = open_offline(location, &passphrase).await?;
     let report = vault
         .rotate_master_key(&passphrase)
         .await
@@ -41,14 +33,7 @@ pub(super) async fn recover(
         .ok()
         .filter(|p| !p.is_empty())
         .map(SecretString::from);
-    let vault = Vault::open_at(
-        location,
-        &passphrase,
-        Settings::default(),
-        clock(),
-        hasher()?,
-    )
-    .await?;
+    let vault = open_offline(location, &passphrase).await?;
     drop(passphrase);
     let done = vault
         .recover_admin(username, password)

@@ -23,6 +23,21 @@ pub(super) fn clock() -> SharedClock {
     Arc::new(SystemClock)
 }
 
+/// Unseals the vault at `location` for an offline operator command (default settings).
+pub(super) async fn open_offline(
+    location: &crate::service::Location,
+    passphrase: &SecretString,
+) -> Result<Vault, CliError> {
+    Ok(Vault::open_at(
+        location,
+        passphrase,
+        Settings::default(),
+        clock(),
+        hasher()?,
+    )
+    .await?)
+}
+
 /// `hrvault init (--data-dir DIR | --store URL)`.
 pub(super) async fn init(location: &Location, pass: &PassphraseArgs) -> Result<(), CliError> {
     let passphrase = passphrase(pass)?;
