@@ -335,6 +335,19 @@ pub(super) fn section_cluster(cfg: &Config, client_rt: &Runtime) {
         &pg_ids,
     );
     let chain_entries = side.committed_head();
+    let (ma, mb) = (
+        a.vault.metrics().monitor_processed_seq(),
+        b.vault.metrics().monitor_processed_seq(),
+    );
+    println!(
+        "- monitor progress by node after the runs (seq evaluated): node 1 {ma}, node 2 {mb} \
+         (the `monitor` lease holder is the one that moves)"
+    );
+    let verdict = verify_lines(&side.chain, &side.chain.head().expect("head")).expect("verify");
+    println!(
+        "- the HTTP runs' chain (`audit::verify_lines` against `chain.head()`): {}",
+        verdict_text(&verdict)
+    );
     b.stop();
     a.stop();
     drop(side);
@@ -399,6 +412,18 @@ pub(super) fn section_cluster(cfg: &Config, client_rt: &Runtime) {
         "\n- load average after the section (1/5/15 min): {} (before: {load_before})",
         loadavg()
     );
+}
+
+fn verdict_text(v: &hrvault::audit::Verdict) -> String {
+    match v {
+        hrvault::audit::Verdict::Intact { entries, head } => {
+            format!("intact, {entries} entries, head seq {}", head.seq)
+        }
+        hrvault::audit::Verdict::Broken {
+            first_bad_seq,
+            reason,
+        } => format!("BROKEN at seq {first_bad_seq}: {reason}"),
+    }
 }
 
 /// One chain append run: `appenders` tasks spread over `logs` (task i on log i mod n).
@@ -502,17 +527,11 @@ fn section_chain(rt: &Runtime, pg: &PgCluster) {
     let head = chain.head().expect("head");
     let verdict = verify_lines(&chain, &head).expect("verify");
     let acknowledged: u64 = rows.iter().map(|(_, r)| r.entries).sum();
-    match &verdict {
-        hrvault::audit::Verdict::Intact { entries, head: h } => println!(
-            "- verify (`audit::verify_lines` against `chain.head()`): intact, {entries} entries, \
-             head seq {} ({acknowledged} appends acknowledged by the writers)",
-            h.seq
-        ),
-        hrvault::audit::Verdict::Broken {
-            first_bad_seq,
-            reason,
-        } => println!("- verify: BROKEN at seq {first_bad_seq}: {reason}"),
-    }
+    println!(
+        "- verify (`audit::verify_lines` against `chain.head()`): {} ({acknowledged} appends \
+         acknowledged by the writers of this section)",
+        verdict_text(&verdict)
+    );
     drop(check);
     let dir = tempfile::tempdir().expect("tempdir");
     let (sink, head) = file_sink(dir.path());
