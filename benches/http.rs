@@ -22,6 +22,9 @@
 //! - **console** (issue 11, not in the default set): the web console's employees list and audit
 //!   log pages against `GET /v1/employees` and `GET /v1/audit?limit=100&order=desc`, at 32 connections on
 //!   one server, alternating.
+//! - **cluster** (issue 12, not in the default set; `http/cluster.rs`): masked read and create at
+//!   32 connections on a sled data dir, on PostgreSQL with one node and with two nodes, in one
+//!   process; then the audit chain's append rate on PostgreSQL from one and two writer nodes.
 //!
 //! Each section runs in a process of its own (the bench re-executes itself), on new vaults. The
 //! server runs in that process on its own tokio runtime (threads `srv`, 2 workers); the
@@ -51,8 +54,13 @@
 //! | `HRVAULT_BENCH_HTTP_MONITOR` | 1 | 0: no monitor during the login and core runs |
 //! | `HRVAULT_BENCH_HTTP_SETTINGS` | (none) | extra TOML settings, e.g. `[monitor]` keys (not `[auth]`) |
 //! | `HRVAULT_BENCH_HTTP_LOG` | info | log filter, as `HRVAULT_LOG` of the binary (one line per request at info), written to /dev/null; `off`: no subscriber |
-//! | `HRVAULT_BENCH_HTTP_ONLY` | unseal,login,audit,core,alert | sections to run (also `tls`, `console`) |
+//! | `HRVAULT_BENCH_HTTP_ONLY` | unseal,login,audit,core,alert | sections to run (also `tls`, `console`, `cluster`) |
+//! | `HRVAULT_BENCH_HTTP_CLUSTER_SEED_SECS` | 120 | cluster: longest PostgreSQL seeding before it stops at fewer records |
+//! | `HRVAULT_BENCH_HTTP_CHAIN_SECS` | 10 | cluster: measured seconds per chain append run |
+//! | `HRVAULT_BENCH_HTTP_CHAIN_APPENDERS` | 64 | cluster: concurrent appenders in total per chain run |
 
+#[path = "http/cluster.rs"]
+mod cluster;
 mod common;
 
 use std::collections::BTreeMap;
@@ -81,7 +89,7 @@ use hrvault::service::{InitOptions, Vault};
 const PASSPHRASE: &str = "bench passphrase (not a secret)";
 const ADMIN_PASSWORD: &str = "bench-admin-password-0001";
 /// Thread-name prefixes CPU time is attributed to.
-const GROUPS: [&str; 4] = ["srv", "load", "audit-writer", "monitor"];
+const GROUPS: [&str; 5] = ["srv", "load", "audit-writer", "monitor", "pg"];
 
 struct Config {
     secs: Duration,
@@ -214,12 +222,16 @@ struct Fresh {
 
 impl Fresh {
     fn new(cfg: &Config, rt: &Runtime) -> Self {
+        Self::with(cfg.records, rt)
+    }
+
+    fn with(records: usize, rt: &Runtime) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let data = dir.path().join("data");
         init(rt, &data);
         let t = Instant::now();
         let vault = open(rt, &data, Sink::Durable);
-        let ids = Arc::new(seed(rt, &vault, cfg.records));
+        let ids = Arc::new(seed(rt, &vault, 0..records as u64));
         drop(vault);
         println!(
             "\n(a new vault: {} records seeded with `Vault::import_csv` in {})",
@@ -234,10 +246,10 @@ impl Fresh {
     }
 }
 
-/// Seeds `n` records through `Vault::import_csv` (the path `hrvault import` takes).
-fn seed(rt: &Runtime, vault: &Vault, n: usize) -> Vec<String> {
-    let mut csv = Vec::with_capacity(n * 300);
-    write_csv(&mut csv, 0..n as u64).expect("csv");
+/// Seeds records `range` through `Vault::import_csv` (the path `hrvault import` takes).
+fn seed(rt: &Runtime, vault: &Vault, range: std::ops::Range<u64>) -> Vec<String> {
+    let mut csv = Vec::with_capacity((range.end - range.start) as usize * 300);
+    write_csv(&mut csv, range).expect("csv");
     let report = rt
         .block_on(vault.import_csv(csv.as_slice(), "bench-seed.csv", false))
         .expect("import");
@@ -250,6 +262,9 @@ struct Server {
     addr: SocketAddr,
     vault: Vault,
     monitor: bool,
+    /// The PostgreSQL store behind the vault (cluster section): its committed chain head and
+    /// its server processes' CPU are sampled with the vault's counters.
+    pg: Option<Arc<cluster::PgSide>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -296,6 +311,7 @@ impl Server {
             addr,
             vault,
             monitor,
+            pg: None,
             stop: Some(stop),
             task,
         }
@@ -584,25 +600,62 @@ async fn client_loop(
     out
 }
 
-/// What the vault's counters and the threads' CPU clocks say at one instant.
+/// What the vaults' counters and the threads' CPU clocks say at one instant.
 struct Sample {
     at: Instant,
     cpu: ThreadCpu,
+    /// CPU of the PostgreSQL server processes, if the vaults are on one.
+    pg_cpu: Option<cluster::ProcCpu>,
+    /// Transactions committed or rolled back in the store's database (`pg_stat_database`).
+    pg_xacts: Option<u64>,
+    /// Audit entries and group commits, summed over the vaults.
     entries: u64,
     batches: u64,
     head: u64,
     monitored: u64,
 }
 
-fn sample(vault: &Vault) -> Sample {
-    let stats = vault.audit_log().stats();
+/// The audit head the monitor must reach (a store's committed chain head, else the writer's)
+/// and how far the furthest monitor has got (in a store only the `monitor` lease holder runs).
+fn heads(servers: &[&Server]) -> (u64, u64) {
+    let monitored = servers
+        .iter()
+        .map(|s| s.vault.metrics().monitor_processed_seq())
+        .max()
+        .unwrap_or(0);
+    let head = match servers.iter().find_map(|s| s.pg.as_ref()) {
+        Some(pg) => pg.committed_head(),
+        None => servers
+            .iter()
+            .map(|s| s.vault.audit_log().head().seq)
+            .max()
+            .unwrap_or(0),
+    };
+    (head, monitored)
+}
+
+fn sample(servers: &[&Server]) -> Sample {
+    let at = Instant::now();
+    let cpu = ThreadCpu::snapshot();
+    let pg = servers.iter().find_map(|s| s.pg.as_ref());
+    let pg_cpu = pg.map(|pg| pg.server_cpu());
+    let pg_xacts = pg.and_then(|pg| pg.xacts());
+    let (mut entries, mut batches) = (0, 0);
+    for s in servers {
+        let stats = s.vault.audit_log().stats();
+        entries += stats.entries.load(Ordering::Relaxed);
+        batches += stats.batches.load(Ordering::Relaxed);
+    }
+    let (head, monitored) = heads(servers);
     Sample {
-        at: Instant::now(),
-        cpu: ThreadCpu::snapshot(),
-        entries: stats.entries.load(Ordering::Relaxed),
-        batches: stats.batches.load(Ordering::Relaxed),
-        head: vault.audit_log().head().seq,
-        monitored: vault.metrics().monitor_processed_seq(),
+        at,
+        cpu,
+        pg_cpu,
+        pg_xacts,
+        entries,
+        batches,
+        head,
+        monitored,
     }
 }
 
@@ -620,6 +673,8 @@ struct Run {
     batches: u64,
     /// Audit entries not yet evaluated by the monitor at the end of the window (if it runs).
     monitor_lag: Option<u64>,
+    /// PostgreSQL transactions in the window (store runs; `pg_stat_database`, approximate).
+    pg_xacts: Option<u64>,
 }
 
 impl Run {
@@ -663,26 +718,31 @@ impl Run {
     }
 }
 
-/// Runs `job` from `clients` connections: warm-up, then `secs` measured.
+/// Runs `job` from `clients` connections: warm-up, then `secs` measured. With several servers
+/// (nodes), client `i` connects to `servers[i % n]`; the audit counters are summed over them.
 fn load(
     client_rt: &Runtime,
-    server: &Server,
+    servers: &[&Server],
     job: &Job,
     clients: usize,
     warmup: Duration,
     secs: Duration,
 ) -> Run {
-    let (addr, vault, monitor) = (server.addr, server.vault.clone(), server.monitor);
+    let addrs: Vec<SocketAddr> = servers.iter().map(|s| s.addr).collect();
+    let monitor = servers.iter().any(|s| s.monitor);
     let (results, first, last) = client_rt.block_on(async move {
         let measure_from = Instant::now() + warmup;
         let end = measure_from + secs;
         let tasks: Vec<_> = (0..clients)
-            .map(|c| tokio::spawn(client_loop(addr, job.clone(), c, measure_from, end)))
+            .map(|c| {
+                let addr = addrs[c % addrs.len()];
+                tokio::spawn(client_loop(addr, job.clone(), c, measure_from, end))
+            })
             .collect();
         tokio::time::sleep_until(measure_from.into()).await;
-        let first = sample(&vault);
+        let first = sample(servers);
         tokio::time::sleep_until(end.into()).await;
-        let last = sample(&vault);
+        let last = sample(servers);
         let mut results = Vec::new();
         for t in tasks {
             results.push(t.await.expect("client task"));
@@ -699,27 +759,32 @@ fn load(
         }
         first_error = first_error.or(r.first_error);
     }
+    let mut cpu = last.cpu.since(&first.cpu, &GROUPS);
+    if let (Some(before), Some(after)) = (&first.pg_cpu, &last.pg_cpu) {
+        cpu.push(("postgres".to_owned(), after.since(before)));
+    }
     Run {
         ok: lat.len() as u64,
         secs: (last.at - first.at).as_secs_f64(),
         lat: summarize(lat),
         other,
         first_error,
-        cpu: last.cpu.since(&first.cpu, &GROUPS),
+        cpu,
         entries: last.entries - first.entries,
         batches: last.batches - first.batches,
         monitor_lag: monitor.then(|| last.head.saturating_sub(last.monitored)),
+        pg_xacts: first
+            .pg_xacts
+            .zip(last.pg_xacts)
+            .map(|(a, b)| b.saturating_sub(a)),
     }
 }
 
 /// Waits (bounded) until the monitor has evaluated every committed entry; returns how long.
-fn drain_monitor(vault: &Vault, limit: Duration) -> (Duration, u64) {
+fn drain_monitor(servers: &[&Server], limit: Duration) -> (Duration, u64) {
     let t = Instant::now();
     loop {
-        let (head, done) = (
-            vault.audit_log().head().seq,
-            vault.metrics().monitor_processed_seq(),
-        );
+        let (head, done) = heads(servers);
         if done >= head || t.elapsed() > limit {
             return (t.elapsed(), head.saturating_sub(done));
         }
@@ -839,7 +904,7 @@ fn section_audit(cfg: &Config, client_rt: &Runtime, data: &Path, ids: &Arc<Vec<S
         };
         jobs.push(("create", cfg.clients, Job::create(first, &creator)));
         for (who, clients, job) in jobs {
-            let r = load(client_rt, &server, &job, clients, cfg.warmup, cfg.secs);
+            let r = load(client_rt, &[&server], &job, clients, cfg.warmup, cfg.secs);
             let sink_name = match (who, sink) {
                 ("healthz", _) => "",
                 (_, Sink::Durable) => ", durable sink",
@@ -974,7 +1039,7 @@ fn section_login(cfg: &Config, client_rt: &Runtime, server: &Server, staff: &Sta
     });
     let conc = load(
         client_rt,
-        server,
+        &[server],
         &job,
         cfg.clients,
         Duration::from_secs(1).min(cfg.warmup),
@@ -1047,10 +1112,17 @@ fn section_core(
     println!("\n## Request throughput at {} connections\n", cfg.clients);
     let mut table = Vec::new();
     for (name, job) in runs {
-        let r = load(client_rt, server, &job, cfg.clients, cfg.warmup, cfg.secs);
+        let r = load(
+            client_rt,
+            &[server],
+            &job,
+            cfg.clients,
+            cfg.warmup,
+            cfg.secs,
+        );
         print_run_details(name, &r);
         if server.monitor && r.entries > 0 {
-            let (took, left) = drain_monitor(&server.vault, cfg.drain);
+            let (took, left) = drain_monitor(&[server], cfg.drain);
             if left == 0 {
                 println!("  - the monitor caught up {} after the run", ms(took));
             } else {
@@ -1120,7 +1192,7 @@ fn section_alert(
         StatusCode::CREATED,
     ));
     let decoy = decoy["id"].as_str().expect("decoy id").to_owned();
-    let (took, left) = drain_monitor(&server.vault, cfg.drain);
+    let (took, left) = drain_monitor(&[server], cfg.drain);
     println!(
         "- before the run the monitor needed {} to catch up{}",
         ms(took),
@@ -1148,7 +1220,7 @@ fn section_alert(
     // The read load runs in its own thread (it blocks on the client runtime); the probes run
     // alongside it on the same runtime.
     let (latencies, lost, load_run) = std::thread::scope(|s| {
-        let background = s.spawn(|| load(client_rt, server, &job, clients, warmup, secs));
+        let background = s.spawn(|| load(client_rt, &[server], &job, clients, warmup, secs));
         let probes = client_rt.block_on(async {
             tokio::time::sleep(warmup).await;
             let end = Instant::now() + secs;
@@ -1210,7 +1282,7 @@ fn section_alert(
     // The alert itself: one open honeytoken_access alert for the probing user, one piece of
     // evidence per probe (counted in `evidence_total`: the stored list is capped, and counts
     // past it are written within a second, so the check polls for up to 5 s).
-    drain_monitor(&server.vault, cfg.alert_timeout);
+    drain_monitor(&[server], cfg.alert_timeout);
     let counted = Instant::now();
     let evidence = loop {
         let alerts = client_rt.block_on(call(
@@ -1264,8 +1336,8 @@ fn section_alert(
 }
 
 /// Every section, in the order they run.
-const SECTIONS: [&str; 7] = [
-    "unseal", "audit", "login", "core", "alert", "tls", "console",
+const SECTIONS: [&str; 8] = [
+    "unseal", "audit", "login", "core", "alert", "tls", "console", "cluster",
 ];
 
 /// Signs in to the web console as a person does (the sign-in page's CSRF cookie and field, then
@@ -1400,10 +1472,17 @@ fn section_console(cfg: &Config, client_rt: &Runtime, server: &Server, staff: &S
     );
     let mut table = Vec::new();
     for (what, route, job) in runs {
-        let r = load(client_rt, server, &job, cfg.clients, cfg.warmup, cfg.secs);
+        let r = load(
+            client_rt,
+            &[server],
+            &job,
+            cfg.clients,
+            cfg.warmup,
+            cfg.secs,
+        );
         print_run_details(&format!("{what}: {route}"), &r);
         if server.monitor && r.entries > 0 {
-            drain_monitor(&server.vault, cfg.drain);
+            drain_monitor(&[server], cfg.drain);
         }
         table.push((what, route, r));
     }
@@ -1514,10 +1593,17 @@ fn section_tls(cfg: &Config, client_rt: &Runtime, dir: &Path, ids: &Arc<Vec<Stri
     );
     let mut table = Vec::new();
     for (name, transport, server, job) in runs {
-        let r = load(client_rt, server, &job, cfg.clients, cfg.warmup, cfg.secs);
+        let r = load(
+            client_rt,
+            &[server],
+            &job,
+            cfg.clients,
+            cfg.warmup,
+            cfg.secs,
+        );
         print_run_details(&format!("{name} over {transport}"), &r);
         if plain.monitor && r.entries > 0 {
-            drain_monitor(&plain.vault, cfg.drain);
+            drain_monitor(&[&plain], cfg.drain);
         }
         table.push((name, transport, r));
     }
@@ -1628,6 +1714,7 @@ fn run_section(cfg: &Config, section: &str) {
             section_console(cfg, &client_rt, &server, &staff);
             server.stop();
         }
+        "cluster" => cluster::section_cluster(cfg, &client_rt),
         "tls" => {
             let v = Fresh::new(cfg, &client_rt);
             let dir = v

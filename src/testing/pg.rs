@@ -217,6 +217,17 @@ impl PgCluster {
         Ok(())
     }
 
+    /// The postmaster's pid (first line of `postmaster.pid`): benchmarks add up the CPU of it
+    /// and its children.
+    pub fn postmaster_pid(&self) -> Result<u32, String> {
+        let s = std::fs::read_to_string(self.data().join("postmaster.pid"))
+            .map_err(|e| format!("postmaster.pid: {e}"))?;
+        s.lines()
+            .next()
+            .and_then(|l| l.trim().parse().ok())
+            .ok_or_else(|| "postmaster.pid: no pid on its first line".to_owned())
+    }
+
     /// Runs a client tool of the cluster's binaries (`pg_dump`, `psql`) with `args`; its stdout.
     pub fn tool_output(&self, tool: &str, args: &[&str]) -> Result<Vec<u8>, String> {
         let out = Command::new(self.bin.join(tool))
