@@ -70,26 +70,53 @@ impl PgCluster {
                 "--no-sync",
             ],
         )?;
+        c.start_server()?;
+        Ok(c)
+    }
+
+    /// Starts the server of this cluster (again) on the same port and socket dir: `pg_ctl start`,
+    /// waiting until it accepts connections. [`start`](Self::start) calls it; a test that
+    /// stopped the server with [`stop_server`](Self::stop_server) brings it back with it.
+    pub fn start_server(&self) -> Result<(), String> {
         let opts = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=on",
-            c.dir.path().display()
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=on",
+            self.port,
+            self.dir.path().display()
         );
-        c.run(
+        self.run(
             "pg_ctl",
             &[
                 "-D",
-                &c.data().to_string_lossy(),
+                &self.data().to_string_lossy(),
                 "-o",
                 &opts,
                 "-l",
-                &c.dir.path().join("server.log").to_string_lossy(),
+                &self.dir.path().join("server.log").to_string_lossy(),
                 "-w",
                 "-t",
                 "60",
                 "start",
             ],
-        )?;
-        Ok(c)
+        )
+    }
+
+    /// Stops the server (`pg_ctl stop -m fast`: open connections are closed, nothing is lost),
+    /// keeping the cluster's files, so a test can see its clients lose the database and then
+    /// [`start_server`](Self::start_server) it again.
+    pub fn stop_server(&self) -> Result<(), String> {
+        self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &self.data().to_string_lossy(),
+                "-m",
+                "fast",
+                "-w",
+                "-t",
+                "60",
+                "stop",
+            ],
+        )
     }
 
     fn data(&self) -> PathBuf {
