@@ -72,6 +72,10 @@ impl From<AuditError> for ServiceError {
 
 impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
+        if let StoreError::Unavailable(_) = e {
+            tracing::error!(error = %e, "store unavailable");
+            return ServiceError::Unavailable;
+        }
         tracing::error!(error = %e, "store failure");
         ServiceError::Internal
     }

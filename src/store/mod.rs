@@ -129,6 +129,11 @@ pub enum StoreError {
     /// The engine failed (I/O, corruption reported by the engine).
     #[error("storage engine error: {0}")]
     Engine(String),
+    /// No connection to the store could be had (PostgreSQL down or out of reach): a request
+    /// fails closed with 503, as `/healthz` says, and works again once the store is back.
+    /// Worded as `Engine` so messages stay the same.
+    #[error("storage engine error: {0}")]
+    Unavailable(String),
 }
 
 /// A precondition checked atomically with a batch's writes.

@@ -75,6 +75,14 @@ pub(super) fn engine(e: impl std::error::Error) -> StoreError {
     StoreError::Engine(message)
 }
 
+/// A failure to get a connection from the pool: the database is out of reach.
+pub(super) fn unreachable(e: impl std::error::Error) -> StoreError {
+    match engine(e) {
+        StoreError::Engine(message) => StoreError::Unavailable(message),
+        other => other,
+    }
+}
+
 /// A tree's number in the table (stable: it is on disk).
 fn tree_id(t: Tree) -> i16 {
     match t {
@@ -352,7 +360,7 @@ impl PgBackend {
     fn migrate(&self) -> Result<(), StoreError> {
         let pool = self.pool();
         self.block(async move {
-            let mut c = pool.get().await.map_err(engine)?;
+            let mut c = pool.get().await.map_err(unreachable)?;
             let tx = c.transaction().await.map_err(engine)?;
             // One migrator at a time, cluster-wide: nodes starting together wait here.
             tx.execute("SELECT pg_advisory_xact_lock(7200)", &[])
@@ -406,7 +414,7 @@ impl PgBackend {
         let pool = self.pool();
         let t = tree_id(tree);
         self.block(async move {
-            let c = pool.get().await.map_err(engine)?;
+            let c = pool.get().await.map_err(unreachable)?;
             let op = if after { ">" } else { ">=" };
             let rows = match &end {
                 Some(end) => {
@@ -462,7 +470,7 @@ impl PgBackend {
     pub fn contents(&self) -> Result<StoreContents, StoreError> {
         let pool = self.pool();
         self.block(async move {
-            let c = pool.get().await.map_err(engine)?;
+            let c = pool.get().await.map_err(unreachable)?;
             let r = c
                 .query_one(
                     "SELECT (SELECT count(*) FROM hrvault_kv), \
@@ -493,7 +501,7 @@ impl PgBackend {
         let t = tree_id(tree);
         let (keys, values): (Vec<Vec<u8>>, Vec<Vec<u8>>) = rows.iter().cloned().unzip();
         self.block(async move {
-            let c = pool.get().await.map_err(engine)?;
+            let c = pool.get().await.map_err(unreachable)?;
             c.execute(
                 "INSERT INTO hrvault_kv (tree, k, v) \
                  SELECT $1, k, v FROM unnest($2::bytea[], $3::bytea[]) AS r(k, v)",
@@ -511,7 +519,7 @@ impl Backend for PgBackend {
         let pool = self.pool();
         let (t, k) = (tree_id(tree), key.to_vec());
         self.block(async move {
-            let c = pool.get().await.map_err(engine)?;
+            let c = pool.get().await.map_err(unreachable)?;
             let row = c
                 .query_opt(
                     "SELECT v FROM hrvault_kv WHERE tree = $1 AND k = $2",
@@ -537,7 +545,7 @@ impl Backend for PgBackend {
         let pool = self.pool();
         let batch = batch.clone();
         self.block(async move {
-            let mut c = pool.get().await.map_err(engine)?;
+            let mut c = pool.get().await.map_err(unreachable)?;
             let tx = c.transaction().await.map_err(engine)?;
             lock_checked_keys(&tx, std::slice::from_ref(&batch)).await?;
             // On a failed check, dropping the transaction rolls it back.
@@ -566,7 +574,7 @@ impl PgSlots {
     pub fn vacuum(&self) -> Result<(), StoreError> {
         let pool = self.client.pool.clone();
         self.client.block(async move {
-            let c = pool.get().await.map_err(engine)?;
+            let c = pool.get().await.map_err(unreachable)?;
             c.batch_execute("VACUUM hrvault_keyslots")
                 .await
                 .map_err(engine)
@@ -588,7 +596,7 @@ impl PgSlots {
         }
         let next = i64::try_from(next_free.max(1)).map_err(engine)?;
         self.client.block(async move {
-            let mut c = pool.get().await.map_err(engine)?;
+            let mut c = pool.get().await.map_err(unreachable)?;
             let tx = c.transaction().await.map_err(engine)?;
             if !numbers.is_empty() {
                 tx.execute(
@@ -622,7 +630,7 @@ impl super::KeySlots for PgSlots {
         let sealed = sealed.to_vec();
         self.client
             .block(async move {
-                let c = pool.get().await.map_err(engine)?;
+                let c = pool.get().await.map_err(unreachable)?;
                 let row = c
                     .query_one(
                         "INSERT INTO hrvault_keyslots (wrapped) VALUES ($1) RETURNING slot",
@@ -642,7 +650,7 @@ impl super::KeySlots for PgSlots {
         };
         self.client
             .block(async move {
-                let c = pool.get().await.map_err(engine)?;
+                let c = pool.get().await.map_err(unreachable)?;
                 let row = c
                     .query_opt(
                         "SELECT wrapped FROM hrvault_keyslots WHERE slot = $1",
@@ -662,7 +670,7 @@ impl super::KeySlots for PgSlots {
         };
         self.client
             .block(async move {
-                let c = pool.get().await.map_err(engine)?;
+                let c = pool.get().await.map_err(unreachable)?;
                 c.execute("DELETE FROM hrvault_keyslots WHERE slot = $1", &[&slot])
                     .await
                     .map_err(engine)?;

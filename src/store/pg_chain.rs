@@ -13,7 +13,7 @@
 use crate::audit::{ChainLines, ChainSink, CommitError, Committed, Head, NewEntry, Pending};
 use crate::clock::{SharedClock, rfc3339};
 
-use super::pg_backend::{Client, check_then_write, engine, lock_checked_keys};
+use super::pg_backend::{Client, check_then_write, engine, lock_checked_keys, unreachable};
 use super::{Batch, StoreError};
 
 /// The chain in `hrvault_audit`.
@@ -32,7 +32,7 @@ impl PgChain {
     pub fn head(&self) -> Result<Head, StoreError> {
         let pool = self.client.pool.clone();
         self.client.block(async move {
-            let c = pool.get().await.map_err(engine)?;
+            let c = pool.get().await.map_err(unreachable)?;
             let r = c
                 .query_one("SELECT seq, hash FROM hrvault_chain_head WHERE id = 1", &[])
                 .await
@@ -62,7 +62,7 @@ impl PgChain {
         }
         let head = head.map(|(h, ts)| (h.seq as i64, h.hash.clone(), ts.to_owned()));
         self.client.block(async move {
-            let mut c = pool.get().await.map_err(engine)?;
+            let mut c = pool.get().await.map_err(unreachable)?;
             let tx = c.transaction().await.map_err(engine)?;
             if !seqs.is_empty() {
                 tx.execute(
@@ -91,7 +91,7 @@ impl PgChain {
         let pool = self.client.pool.clone();
         let clock = self.clock.clone();
         self.client.block(async move {
-            let mut c = pool.get().await.map_err(engine)?;
+            let mut c = pool.get().await.map_err(unreachable)?;
             let tx = c.transaction().await.map_err(engine)?;
             let r = tx
                 .query_one(
@@ -219,7 +219,7 @@ impl ChainLines for PgChain {
         };
         self.client
             .block(async move {
-                let c = pool.get().await.map_err(engine)?;
+                let c = pool.get().await.map_err(unreachable)?;
                 let rows = c
                     .query(sql, &[&after, &upto, &limit])
                     .await

@@ -16,6 +16,8 @@ pub struct PgCluster {
     as_postgres: bool,
     /// The write end of the watcher's pipe (`stop_when_process_exits`).
     watcher: Option<std::process::ChildStdin>,
+    /// Server options beyond the defaults (TLS), kept for every (re)start.
+    extra_opts: String,
 }
 
 fn bin_dir() -> PathBuf {
@@ -58,12 +60,13 @@ impl PgCluster {
             }
         }
         let port = free_port()?;
-        let c = Self {
+        let mut c = Self {
             dir,
             bin,
             port,
             as_postgres,
             watcher: None,
+            extra_opts: String::new(),
         };
         c.run(
             "initdb",
@@ -79,10 +82,6 @@ impl PgCluster {
                 "--no-sync",
             ],
         )?;
-        let mut opts = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=on",
-            c.dir.path().display()
-        );
         if let Some((cert, key)) = tls {
             let (cert_file, key_file) = (
                 c.dir.path().join("server.crt"),
@@ -105,28 +104,60 @@ impl PgCluster {
                     return Err("chown of the TLS files to postgres failed".into());
                 }
             }
-            opts.push_str(&format!(
+            c.extra_opts = format!(
                 " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
                 cert_file.display(),
                 key_file.display()
-            ));
+            );
         }
-        c.run(
+        c.start_server()?;
+        Ok(c)
+    }
+
+    /// Starts the server of this cluster (again) on the same port and socket dir: `pg_ctl start`,
+    /// waiting until it accepts connections. [`start`](Self::start) calls it; a test that
+    /// stopped the server with [`stop_server`](Self::stop_server) brings it back with it.
+    pub fn start_server(&self) -> Result<(), String> {
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=on{}",
+            self.port,
+            self.dir.path().display(),
+            self.extra_opts
+        );
+        self.run(
             "pg_ctl",
             &[
                 "-D",
-                &c.data().to_string_lossy(),
+                &self.data().to_string_lossy(),
                 "-o",
                 &opts,
                 "-l",
-                &c.dir.path().join("server.log").to_string_lossy(),
+                &self.dir.path().join("server.log").to_string_lossy(),
                 "-w",
                 "-t",
                 "60",
                 "start",
             ],
-        )?;
-        Ok(c)
+        )
+    }
+
+    /// Stops the server (`pg_ctl stop -m fast`: open connections are closed, nothing is lost),
+    /// keeping the cluster's files, so a test can see its clients lose the database and then
+    /// [`start_server`](Self::start_server) it again.
+    pub fn stop_server(&self) -> Result<(), String> {
+        self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &self.data().to_string_lossy(),
+                "-m",
+                "fast",
+                "-w",
+                "-t",
+                "60",
+                "stop",
+            ],
+        )
     }
 
     fn data(&self) -> PathBuf {

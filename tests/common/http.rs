@@ -210,6 +210,12 @@ impl Req<'_> {
     /// Sends it and reads the whole response.
     #[track_caller]
     pub fn send(self) -> Resp {
+        self.try_send().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Sends it and reads the whole response; a transport failure (refused, reset, a server
+    /// that died mid-request) is an `Err` naming the request instead of a panic.
+    pub fn try_send(self) -> Result<Resp, String> {
         let url = format!("{}{}", self.client.base, self.path);
         let mut b = ureq::http::Request::builder()
             .method(self.method.as_str())
@@ -224,8 +230,8 @@ impl Req<'_> {
             Some(body) => self.client.agent.run(b.body(body).unwrap()),
             None => self.client.agent.run(b.body(()).unwrap()),
         };
-        let mut resp = result
-            .unwrap_or_else(|e| panic!("{} {} failed at the transport: {e}", self.method, url));
+        let mut resp =
+            result.map_err(|e| format!("{} {} failed at the transport: {e}", self.method, url))?;
         let status = resp.status().as_u16();
         let headers = resp
             .headers()
@@ -237,12 +243,12 @@ impl Req<'_> {
             .with_config()
             .limit(64 * 1024 * 1024)
             .read_to_vec()
-            .unwrap_or_else(|e| panic!("reading the body of {} {url}: {e}", self.method));
-        Resp {
+            .map_err(|e| format!("reading the body of {} {url}: {e}", self.method))?;
+        Ok(Resp {
             status,
             headers,
             body,
             request_id: self.request_id,
-        }
+        })
     }
 }
