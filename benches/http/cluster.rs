@@ -137,17 +137,8 @@ impl PgSide {
 }
 
 fn init_store(rt: &Runtime, url: &str) {
-    rt.block_on(Vault::init_store(
-        url,
-        InitOptions {
-            passphrase: passphrase(),
-            admin_password: Some(SecretString::from(ADMIN_PASSWORD.to_owned())),
-            kdf: KdfParams::recommended().expect("kdf"),
-            hasher: hasher(),
-        },
-        clock(),
-    ))
-    .expect("init_store");
+    rt.block_on(Vault::init_store(url, init_options(), clock()))
+        .expect("init_store");
 }
 
 fn open_store(rt: &Runtime, url: &str) -> Vault {

@@ -18,6 +18,7 @@ mod monitor;
 mod pg_backend;
 mod pg_chain;
 mod pg_env;
+mod pg_slots;
 mod sessions;
 mod sled_backend;
 mod users;
@@ -34,8 +35,9 @@ pub use limits::{LimitCounter, LimitTicket, Reserved, WINDOW_SECS as LIMIT_WINDO
 pub use monitor::{
     AlertChange, EVIDENCE_CAP, FLAGS_GENERATION, MonitorCursor, StoredAlert, StoredFlag,
 };
-pub use pg_backend::{PgBackend, PgSlots, StoreContents, describe_store_url};
+pub use pg_backend::{PgBackend, StoreContents, describe_store_url};
 pub use pg_chain::PgChain;
+pub use pg_slots::PgSlots;
 pub use sessions::StoredSession;
 pub use sled_backend::SledBackend;
 pub use users::{DisabledReason, StoredUser};
